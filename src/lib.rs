@@ -1,0 +1,1 @@
+//! Azure Functions custom handler for Azure Communication Services Advanced Messaging events.
