@@ -1,1 +1,41 @@
-//! Azure Functions custom handler for Azure Communication Services Advanced Messaging events.
+//! An Azure Functions custom handler for Azure Communication Services Advanced Messaging
+//! (WhatsApp) events.
+//!
+//! The Functions host starts the `handler` binary, waits for `GET /` to answer, then posts one
+//! invocation per Event Grid event to `POST /EventGridTrigger`. The handler decodes the event,
+//! classifies it and calls the business logic with typed data, then answers the host in a way
+//! that tells Event Grid whether to deliver the event again.
+//!
+//! # Layout
+//!
+//! - [`server`]: the HTTP server the host talks to.
+//! - [`invocation`]: one invocation, from request body to answer.
+//! - [`host_protocol`]: the host's request and answer formats.
+//! - [`envelope`]: Event Grid and CloudEvents envelopes, normalized.
+//! - [`events`]: typed event data and the classification of messages.
+//! - [`dispatch`]: decoding an event and calling business logic under a deadline.
+//! - [`business_logic`]: the trait business logic implements.
+//! - [`app`]: the business logic itself; the file to edit.
+//! - [`logging`]: log routing for the host, gathered per invocation.
+//! - [`config`]: settings from the environment.
+//! - [`decode_error`]: decoding failures explained without quoting personal data.
+//! - [`panic_guard`]: panics in business logic contained to their invocation.
+//!
+//! # Known limits
+//!
+//! - Records logged by tasks that business logic spawns are tied to the invocation only when
+//!   the task is wrapped with [`logging::within_current_invocation`].
+//! - Event data is decoded as JSON only; a CloudEvent with binary `data_base64` is poison.
+
+pub mod app;
+pub mod business_logic;
+pub mod config;
+pub mod decode_error;
+pub mod dispatch;
+pub mod envelope;
+pub mod events;
+pub mod host_protocol;
+pub mod invocation;
+pub mod logging;
+pub mod panic_guard;
+pub mod server;

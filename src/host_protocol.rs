@@ -1,0 +1,224 @@
+//! The Functions host's custom-handler protocol: the invocation request it sends and the answer
+//! it expects.
+//!
+//! ```json
+//! {"Data": {"eventGridEvent": {…the event…}},
+//!  "Metadata": {"data": {…}, "sys": {"MethodName": "EventGridTrigger",
+//!                                    "UtcNow": "…", "RandGuid": "…"}}}
+//! ```
+//!
+//! is answered, on success, with a 2xx status, a JSON content type and
+//!
+//! ```json
+//! {"Outputs": {"poison": {…}}, "Logs": ["…"]}
+//! ```
+//!
+//! The host fails an invocation whose answer is not 2xx or not JSON, drops its `Logs`, and hangs
+//! until `functionTimeout` on an empty or `null` body: every answer here is a JSON object.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+use crate::decode_error;
+
+/// The binding name of the Event Grid trigger in `EventGridTrigger/function.json`.
+pub const EVENT_BINDING: &str = "eventGridEvent";
+
+/// The name of the storage queue output binding that keeps poison events.
+pub const POISON_BINDING: &str = "poison";
+
+/// An invocation request, borrowing from the request body.
+#[derive(Debug)]
+pub struct InvocationRequest<'a> {
+    /// The trigger's event as it arrived (an object, or a string holding JSON), if any.
+    pub event: Option<&'a RawValue>,
+    /// `Metadata.sys.MethodName`, the function's name, when given.
+    pub method_name: Option<String>,
+}
+
+/// Why a request body is not a host invocation. Each is answered 400.
+#[derive(Debug, Error)]
+pub enum ProtocolError {
+    /// The body is not JSON (or not UTF-8, or nested too deeply for the parser).
+    #[error("the body is not valid JSON: {0}")]
+    NotJson(String),
+    /// The body is JSON but not an object.
+    #[error("the body is not a JSON object")]
+    NotObject,
+    /// The object has no `Data` member.
+    #[error("the body has no Data member, so it is not a Functions host invocation")]
+    MissingData,
+    /// `Data` is not an object of bindings.
+    #[error("Data is not an object of input bindings")]
+    DataNotObject,
+}
+
+/// The top of the body. `Metadata` is read loosely: nothing in it is needed to handle the event.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "Data", borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(rename = "Metadata", borrow)]
+    metadata: Option<&'a RawValue>,
+}
+
+/// `Metadata`, as far as it is read.
+#[derive(Deserialize)]
+struct WireMetadata {
+    sys: Option<WireSys>,
+}
+
+/// `Metadata.sys`, as far as it is read.
+#[derive(Deserialize)]
+struct WireSys {
+    #[serde(rename = "MethodName")]
+    method_name: Option<String>,
+}
+
+impl<'a> InvocationRequest<'a> {
+    /// Reads an invocation request body.
+    ///
+    /// The event is taken from `Data.eventGridEvent`, or from the only member of `Data` when the
+    /// binding has another name.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ProtocolError`] when the body is not a host invocation.
+    pub fn from_slice(body: &'a [u8]) -> Result<Self, ProtocolError> {
+        // Read the top level without decoding the event yet.
+        let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+        let wire: Wire<'a> = serde_json::from_slice(body).map_err(|err| {
+            if err.is_data() && first != Some(&b'{') {
+                ProtocolError::NotObject
+            } else {
+                ProtocolError::NotJson(decode_error::describe(&err))
+            }
+        })?;
+        let data = wire.data.ok_or(ProtocolError::MissingData)?;
+
+        // Find the event among the input bindings.
+        let bindings: BTreeMap<String, &'a RawValue> =
+            serde_json::from_str(data.get()).map_err(|_| ProtocolError::DataNotObject)?;
+        let event = bindings
+            .get(EVENT_BINDING)
+            .copied()
+            .or_else(|| match bindings.len() {
+                1 => bindings.values().next().copied(),
+                _ => None,
+            });
+        let event = event.filter(|raw| raw.get() != "null");
+
+        // Read the function's name, if the metadata says it.
+        let method_name = wire
+            .metadata
+            .and_then(|raw| serde_json::from_str::<WireMetadata>(raw.get()).ok())
+            .and_then(|metadata| metadata.sys)
+            .and_then(|sys| sys.method_name);
+        Ok(Self { event, method_name })
+    }
+}
+
+/// The event's JSON text: the object itself, or the JSON held by a string, as string-typed
+/// triggers send it.
+///
+/// # Errors
+///
+/// Returns a reason when the string cannot be read.
+pub fn event_json(event: &RawValue) -> Result<std::borrow::Cow<'_, RawValue>, String> {
+    if !event.get().starts_with('"') {
+        return Ok(std::borrow::Cow::Borrowed(event));
+    }
+    let text: String = serde_json::from_str(event.get())
+        .map_err(|err| format!("event: {}", decode_error::describe(&err)))?;
+    RawValue::from_string(text)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|err| {
+            format!(
+                "event: the string does not hold JSON: {}",
+                decode_error::describe(&err)
+            )
+        })
+}
+
+/// A successful answer's body.
+#[derive(Debug, Default, Serialize)]
+pub struct SuccessBody<'a> {
+    /// Output bindings by name; empty unless the event is poison.
+    #[serde(rename = "Outputs")]
+    pub outputs: BTreeMap<&'static str, PoisonMessage<'a>>,
+    /// The invocation's log lines.
+    #[serde(rename = "Logs")]
+    pub logs: Vec<String>,
+}
+
+/// The message put on the `poison` queue: enough to understand and replay the event.
+///
+/// ```json
+/// {"reason": "data.media: invalid type: found a string, expected struct Media",
+///  "invocationId": "…", "time": "2026-12-03T18:30:22.604Z", "eventId": "…",
+///  "eventType": "…", "event": {…the event exactly as it arrived…}}
+/// ```
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoisonMessage<'a> {
+    /// Why the event is poison.
+    pub reason: &'a str,
+    /// The invocation that found it.
+    pub invocation_id: &'a str,
+    /// When, in RFC 3339.
+    pub time: String,
+    /// The event's id, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<&'a str>,
+    /// The event's type, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<&'a str>,
+    /// The event as it arrived, unchanged; `null` when there was none.
+    pub event: Option<&'a RawValue>,
+}
+
+/// An error answer's body.
+///
+/// ```json
+/// {"error": {"code": "invalid_json", "message": "…"}, "invocationId": "…"}
+/// ```
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody<'a> {
+    /// The error.
+    pub error: ErrorDetail<'a>,
+    /// The invocation, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocation_id: Option<&'a str>,
+}
+
+/// The error of an [`ErrorBody`].
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail<'a> {
+    /// A stable code, such as `invalid_json`, `payload_too_large` or `transient_failure`.
+    pub code: &'a str,
+    /// What is wrong, in words.
+    pub message: &'a str,
+}
+
+impl ErrorBody<'_> {
+    /// The body as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+impl ProtocolError {
+    /// The error's stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotJson(_) => "invalid_json",
+            Self::NotObject => "not_an_object",
+            Self::MissingData => "missing_data",
+            Self::DataNotObject => "data_not_an_object",
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The HTTP server the Functions host talks to.
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `GET /` (readiness and health pings) | 200 `{"status":"ready"}`, at once |
+//! | `POST /EventGridTrigger` | the invocation's answer (see [`invocation`](crate::invocation)) |
+//! | `POST /<other>` | 404 `{"error":{"code":"unknown_function",…}}` |
+//! | anything else | 404 or 405 with a JSON error |
+//!
+//! It listens on IPv4 loopback only, since the host always calls `127.0.0.1`.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr, TcpListener},
+    sync::Arc,
+    time::Duration,
+};
+
+use actix_web::{
+    App, HttpRequest, HttpResponse, HttpServer,
+    dev::Server,
+    http::{StatusCode, header},
+    web,
+};
+
+use crate::{
+    business_logic::BusinessLogic,
+    config::Settings,
+    dispatch::Dispatcher,
+    invocation::{self, Answer},
+};
+
+/// The function this handler serves: the folder that holds its `function.json`.
+pub const FUNCTION_NAME: &str = "EventGridTrigger";
+
+/// What every request handler shares.
+struct State<L> {
+    /// Dispatch of events to business logic.
+    dispatcher: Arc<Dispatcher<L>>,
+    /// The largest request body accepted.
+    max_body_bytes: usize,
+    /// How long a request body may take to arrive.
+    body_timeout: Duration,
+}
+
+/// Binds `127.0.0.1:<port>`; port 0 picks a free one.
+///
+/// # Errors
+///
+/// Fails when the port cannot be bound.
+pub fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
+/// Starts serving the host's requests on `listener`; the returned server runs when awaited and
+/// stops gracefully on SIGTERM or SIGINT, letting invocations in flight finish within the grace
+/// period.
+///
+/// # Errors
+///
+/// Fails when the listener cannot be used.
+pub fn start<L: BusinessLogic>(
+    listener: TcpListener,
+    dispatcher: Arc<Dispatcher<L>>,
+    settings: &Settings,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(State {
+        dispatcher,
+        max_body_bytes: settings.max_body_bytes,
+        body_timeout: settings.body_timeout,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/", web::get().to(ready))
+            .route("/{function}", web::post().to(invoke::<L>))
+            .default_service(web::to(not_found))
+    })
+    .workers(settings.workers)
+    .shutdown_timeout(settings.shutdown_grace.as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Answers readiness and health pings.
+async fn ready() -> HttpResponse {
+    json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
+}
+
+/// Answers what this server does not serve.
+async fn not_found(request: HttpRequest) -> HttpResponse {
+    let (status, code, message) = if request.path() == "/" {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "GET / is the only call on /",
+        )
+    } else if request.method() != actix_web::http::Method::POST && request.path().len() > 1 {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "functions are invoked with POST",
+        )
+    } else {
+        (StatusCode::NOT_FOUND, "not_found", "no such route")
+    };
+    answer(Answer::error(status.as_u16(), code, message, None))
+}
+
+/// Serves one invocation: checks the function and the body, then hands over to
+/// [`invocation::handle`].
+async fn invoke<L: BusinessLogic>(
+    request: HttpRequest,
+    function: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<State<L>>,
+) -> HttpResponse {
+    let invocation_id = invocation_id(&request);
+
+    // Check the function's name and the content type before reading the body.
+    if function.as_str() != FUNCTION_NAME {
+        let message = format!("this handler serves only the function {FUNCTION_NAME}");
+        return answer(Answer::error(
+            404,
+            "unknown_function",
+            &message,
+            Some(&invocation_id),
+        ));
+    }
+    if let Some(rejection) = content_type_rejection(&request) {
+        return answer(Answer::error(
+            415,
+            "unsupported_media_type",
+            rejection,
+            Some(&invocation_id),
+        ));
+    }
+    if declared_length(&request).is_some_and(|length| length > state.max_body_bytes) {
+        return too_large(&invocation_id, state.max_body_bytes);
+    }
+
+    // Read the body, bounded in size and in time.
+    let body = match tokio::time::timeout(
+        state.body_timeout,
+        payload.to_bytes_limited(state.max_body_bytes),
+    )
+    .await
+    {
+        Ok(Ok(Ok(body))) => body,
+        Ok(Ok(Err(err))) => {
+            let message = format!("the request body could not be read: {err}");
+            return answer(Answer::error(
+                400,
+                "unreadable_body",
+                &message,
+                Some(&invocation_id),
+            ));
+        }
+        Ok(Err(_)) => return too_large(&invocation_id, state.max_body_bytes),
+        Err(_) => {
+            let message = format!(
+                "the request body did not arrive within {} ms",
+                state.body_timeout.as_millis()
+            );
+            return answer(Answer::error(
+                408,
+                "body_timeout",
+                &message,
+                Some(&invocation_id),
+            ));
+        }
+    };
+
+    // Handle the invocation.
+    answer(invocation::handle(&state.dispatcher, &invocation_id, &body).await)
+}
+
+/// The host's invocation id, kept to the characters of a GUID so it is safe in every log line.
+fn invocation_id(request: &HttpRequest) -> String {
+    let id = request
+        .headers()
+        .get("x-azure-functions-invocationid")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    if id.is_empty() {
+        "no-invocation-id".to_owned()
+    } else {
+        id
+    }
+}
+
+/// Why the content type rules out a JSON body, if it does; a missing one is accepted.
+fn content_type_rejection(request: &HttpRequest) -> Option<&'static str> {
+    let value = request.headers().get(header::CONTENT_TYPE)?;
+    let Ok(text) = value.to_str() else {
+        return Some("the Content-Type header is not readable");
+    };
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json =
+        essence == "application/json" || essence == "text/json" || essence.ends_with("+json");
+    (!json).then_some("the body must be JSON (Content-Type application/json)")
+}
+
+/// The body length the client declared, if any.
+fn declared_length(request: &HttpRequest) -> Option<usize> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The answer to an over-size body.
+fn too_large(invocation_id: &str, limit: usize) -> HttpResponse {
+    let message = format!("the request body is larger than the limit of {limit} bytes");
+    answer(Answer::error(
+        413,
+        "payload_too_large",
+        &message,
+        Some(invocation_id),
+    ))
+}
+
+/// An [`Answer`] as an HTTP response.
+fn answer(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, answer.body)
+}
+
+/// A JSON response.
+fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body)
+}
