@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use crate::{
     business_logic::{BusinessLogic, EventContext, LogicError, OtherEvent},
     decode_error,
-    envelope::Envelope,
+    envelope::{Envelope, EnvelopeError},
     events::{
         DELIVERY_STATUS_UPDATED, DeliveryStatus, DeliveryStatusUpdated, MESSAGE_RECEIVED,
         MessageKind, MessageReceived,
@@ -165,9 +165,10 @@ impl<L: BusinessLogic> Dispatcher<L> {
         // Read the envelope: without an id and a type there is nothing to dispatch on.
         let envelope = match Envelope::from_json(event) {
             Ok(envelope) => envelope,
-            Err(_) => {
+            Err(EnvelopeError::Invalid(_)) => {
                 return Report::unreadable(decode_error::reason::<EnvelopeProbe>(event, "event"));
             }
+            Err(err) => return Report::unreadable(format!("event: {err}")),
         };
         let ctx = EventContext::new(invocation_id, &envelope);
         let mut report = Report {

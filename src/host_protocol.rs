@@ -88,15 +88,16 @@ impl<'a> InvocationRequest<'a> {
     ///
     /// Returns a [`ProtocolError`] when the body is not a host invocation.
     pub fn from_slice(body: &'a [u8]) -> Result<Self, ProtocolError> {
-        // Read the top level without decoding the event yet.
+        // Read the top level without decoding the event yet; it must be an object.
         let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
-        let wire: Wire<'a> = serde_json::from_slice(body).map_err(|err| {
-            if err.is_data() && first != Some(&b'{') {
-                ProtocolError::NotObject
-            } else {
-                ProtocolError::NotJson(decode_error::describe(&err))
-            }
-        })?;
+        if first != Some(&b'{') {
+            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ProtocolError::NotObject,
+                Err(err) => ProtocolError::NotJson(decode_error::describe(&err)),
+            });
+        }
+        let wire: Wire<'a> = serde_json::from_slice(body)
+            .map_err(|err| ProtocolError::NotJson(decode_error::describe(&err)))?;
         let data = wire.data.ok_or(ProtocolError::MissingData)?;
 
         // Find the event among the input bindings.

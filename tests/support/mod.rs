@@ -1,0 +1,435 @@
+//! Test support: a stand-in for the Functions host that drives the real `handler` binary the way
+//! the host does, and helpers for fixtures.
+//!
+//! The host starts the handler with its environment, polls `GET /` every 25 ms until any answer,
+//! then posts invocations over HTTP/1.1 to `127.0.0.1:<port>/<FunctionName>` with its headers,
+//! using `Content-Length` under Core Tools and `Transfer-Encoding: chunked` in Azure.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// How the host frames a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`, as under `func start`.
+    ContentLength,
+    /// `Transfer-Encoding: chunked`, as in Azure.
+    Chunked,
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON; panics with the body when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "body is not JSON ({err}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Checks what every answer must be: a JSON content type and a JSON object body.
+    pub fn assert_json_object(&self) -> Value {
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "content type {content_type:?}"
+        );
+        let json = self.json();
+        assert!(json.is_object(), "body is not an object: {json}");
+        json
+    }
+}
+
+/// The running handler, started as the host starts it.
+pub struct Handler {
+    /// The child process.
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    /// Everything it printed to stdout so far.
+    pub stdout: Arc<Mutex<String>>,
+    /// Everything it printed to stderr so far.
+    pub stderr: Arc<Mutex<String>>,
+}
+
+/// The repository root, which is the function app's root.
+pub fn app_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Handler {
+    /// Starts the handler with the host's environment plus `extra`, and waits until it is ready.
+    pub fn start(extra: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
+        command
+            .current_dir(app_root())
+            .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .env("FUNCTIONS_HTTPWORKER_PORT", port.to_string())
+            .env(
+                "FUNCTIONS_CUSTOMHANDLER_WORKER_ID",
+                "b8d7a4c6-1f0e-4a53-9a51-0f4b8e2c7d11",
+            )
+            .env(
+                "FUNCTIONS_HTTPWORKER_ID",
+                "b8d7a4c6-1f0e-4a53-9a51-0f4b8e2c7d11",
+            )
+            .env("FUNCTIONS_APP_ROOT_PATH", app_root())
+            .env("FUNCTIONS_CORETOOLS_ENVIRONMENT", "true")
+            .env("FUNCTIONS_WORKER_RUNTIME", "custom")
+            .env("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+            .env_remove("RUST_LOG");
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        Self::spawn(command, port)
+    }
+
+    /// Spawns `command`, which must listen on `port`, and waits until it answers `GET /`.
+    pub fn spawn(mut command: Command, port: u16) -> Self {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the handler");
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let handler = Self {
+            child,
+            port,
+            stdout,
+            stderr,
+        };
+        handler.wait_ready(Duration::from_secs(30));
+        handler
+    }
+
+    /// Polls `GET /` every 25 ms, as the host does, until any answer.
+    fn wait_ready(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if get(self.port, "/").is_ok() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+        panic!(
+            "the handler did not answer GET / within {limit:?}; stderr: {}",
+            self.stderr()
+        );
+    }
+
+    /// Posts one invocation body to `/<function>` as the host does.
+    pub fn invoke(&self, function: &str, id: &str, body: &[u8], framing: Framing) -> HttpAnswer {
+        post(
+            self.port,
+            &format!("/{function}"),
+            &host_headers(id),
+            body,
+            framing,
+        )
+        .expect("invocation answered")
+    }
+
+    /// Posts the event as a host invocation of `EventGridTrigger`, with `Content-Length`.
+    pub fn invoke_event(&self, id: &str, event: &Value) -> HttpAnswer {
+        self.invoke(
+            "EventGridTrigger",
+            id,
+            &host_body(event),
+            Framing::ContentLength,
+        )
+    }
+
+    /// What the handler printed to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("stdout lock").clone()
+    }
+
+    /// What the handler printed to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr lock").clone()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit, up to `limit`; its exit code, or `None` when it did not.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Collects a pipe into a shared string on a thread.
+fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&text);
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            sink.lock().expect("pipe lock").push_str(&line);
+            line.clear();
+        }
+    });
+    text
+}
+
+/// The headers the host sends with an invocation.
+pub fn host_headers(id: &str) -> Vec<(String, String)> {
+    [
+        ("X-Azure-Functions-InvocationId", id),
+        ("X-Azure-Functions-HostVersion", "4.1040.300.0"),
+        ("User-Agent", "Azure-Functions-Host/4.1040.300.0"),
+        ("Content-Type", "application/json; charset=utf-8"),
+        (
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+    ]
+    .iter()
+    .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+    .collect()
+}
+
+/// The host's invocation body for one Event Grid trigger event, compact as the host sends it.
+pub fn host_body(event: &Value) -> Vec<u8> {
+    let data = event.get("data").cloned().unwrap_or(Value::Null);
+    let body = serde_json::json!({
+        "Data": { "eventGridEvent": event },
+        "Metadata": {
+            "data": data,
+            "sys": {
+                "MethodName": "EventGridTrigger",
+                "UtcNow": "2026-12-03T18:30:22.6043181Z",
+                "RandGuid": "5b0f3a1e-9c8d-4f8e-a2a5-3c1d2e4f6a7b"
+            }
+        }
+    });
+    serde_json::to_vec(&body).expect("serialize")
+}
+
+/// `GET path` on a fresh connection.
+pub fn get(port: u16, path: &str) -> std::io::Result<HttpAnswer> {
+    let mut stream = connect(port)?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    read_answer(&mut BufReader::new(stream))
+}
+
+/// `POST path` with `headers` and `body` on a fresh connection.
+pub fn post(
+    port: u16,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    framing: Framing,
+) -> std::io::Result<HttpAnswer> {
+    let mut stream = connect(port)?;
+    write_post(&mut stream, port, path, headers, body, framing)?;
+    read_answer(&mut BufReader::new(stream))
+}
+
+/// Opens a connection with generous timeouts.
+pub fn connect(port: u16) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Writes a POST request with the given framing.
+pub fn write_post(
+    stream: &mut TcpStream,
+    port: u16,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    framing: Framing,
+) -> std::io::Result<()> {
+    let mut request = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (key, value) in headers {
+        request.push_str(&format!("{key}: {value}\r\n"));
+    }
+    let mut bytes = Vec::new();
+    match framing {
+        Framing::ContentLength => {
+            request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+            bytes.extend_from_slice(request.as_bytes());
+            bytes.extend_from_slice(body);
+        }
+        Framing::Chunked => {
+            request.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            bytes.extend_from_slice(request.as_bytes());
+            for chunk in body.chunks(1000) {
+                bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                bytes.extend_from_slice(chunk);
+                bytes.extend_from_slice(b"\r\n");
+            }
+            bytes.extend_from_slice(b"0\r\n\r\n");
+        }
+    }
+    stream.write_all(&bytes)
+}
+
+/// Reads one HTTP/1.1 answer.
+pub fn read_answer(reader: &mut impl BufRead) -> std::io::Result<HttpAnswer> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(bad("connection closed before an answer"));
+    }
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("bad status line"))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        if let Some((key, value)) = trimmed.split_once(':') {
+            headers.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(key, _)| key == "content-length")
+        .and_then(|(_, value)| value.parse::<usize>().ok());
+    let chunked = headers
+        .iter()
+        .any(|(key, value)| key == "transfer-encoding" && value == "chunked");
+    let mut body = Vec::new();
+    if let Some(length) = length {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    } else if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim(), 16).map_err(|_| bad("chunk size"))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    Ok(HttpAnswer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The fixtures folder.
+pub fn fixtures_dir() -> PathBuf {
+    app_root().join("tests/fixtures")
+}
+
+/// Every fixture's name and its events (a file holds one event, or an array of them).
+pub fn fixtures() -> Vec<(String, Vec<Value>)> {
+    let mut all: Vec<(String, Vec<Value>)> = std::fs::read_dir(fixtures_dir())
+        .expect("read fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| (name_of(&path), events_in(&path)))
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+/// One fixture's only event.
+pub fn fixture(name: &str) -> Value {
+    let path = fixtures_dir().join(format!("{name}.json"));
+    let mut events = events_in(&path);
+    assert_eq!(events.len(), 1, "{name} holds one event");
+    events.remove(0)
+}
+
+/// A file's stem.
+fn name_of(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|stem| stem.to_str())
+        .expect("file name")
+        .to_owned()
+}
+
+/// The events of a fixture file.
+fn events_in(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("read fixture");
+    match serde_json::from_str(&text).expect("fixture is JSON") {
+        Value::Array(events) => events,
+        event => vec![event],
+    }
+}
