@@ -91,10 +91,12 @@ impl<'a> InvocationRequest<'a> {
         // Read the top level without decoding the event yet; it must be an object.
         let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
         if first != Some(&b'{') {
-            return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Ok(_) => ProtocolError::NotObject,
-                Err(err) => ProtocolError::NotJson(decode_error::describe(&err)),
-            });
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                    Ok(_) => ProtocolError::NotObject,
+                    Err(err) => ProtocolError::NotJson(decode_error::describe(&err)),
+                },
+            );
         }
         let wire: Wire<'a> = serde_json::from_slice(body)
             .map_err(|err| ProtocolError::NotJson(decode_error::describe(&err)))?;

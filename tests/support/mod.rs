@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
