@@ -1,1 +1,3 @@
 //! Azure Functions custom handler for Azure Communication Services Advanced Messaging events.
+
+pub mod acs;
