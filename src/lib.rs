@@ -16,6 +16,8 @@
 //! - [`dispatch`]: decoding an event and calling business logic under a deadline.
 //! - [`business_logic`]: the trait business logic implements.
 //! - [`app`]: the business logic itself; the file to edit.
+//! - [`dedup`]: recently handled event ids, so redeliveries are not handled twice.
+//! - [`acs`]: a client for the Advanced Messages REST API (send, react, download media).
 //! - [`logging`]: log routing for the host, gathered per invocation.
 //! - [`config`]: settings from the environment.
 //! - [`decode_error`]: decoding failures explained without quoting personal data.
@@ -27,10 +29,12 @@
 //!   the task is wrapped with [`logging::within_current_invocation`].
 //! - Event data is decoded as JSON only; a CloudEvent with binary `data_base64` is poison.
 
+pub mod acs;
 pub mod app;
 pub mod business_logic;
 pub mod config;
 pub mod decode_error;
+pub mod dedup;
 pub mod dispatch;
 pub mod envelope;
 pub mod events;
