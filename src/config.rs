@@ -11,6 +11,8 @@
 //! | `HANDLER_BODY_TIMEOUT_MS` | 10000 | how long a request body may take to arrive |
 //! | `HANDLER_SHUTDOWN_GRACE_SECONDS` | 10 | how long invocations in flight may finish after a stop signal |
 //! | `HANDLER_WORKERS` | the number of CPUs | worker threads serving requests |
+//! | `DEDUP_WINDOW_SECONDS` | 900 | how long handled event ids are remembered (0: off) |
+//! | `DEDUP_CAPACITY` | 10000 | how many handled event ids are remembered |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::{fmt::Display, str::FromStr, time::Duration};
@@ -44,6 +46,10 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Worker threads serving requests.
     pub workers: usize,
+    /// How long handled event ids are remembered.
+    pub dedup_window: Duration,
+    /// How many handled event ids are remembered.
+    pub dedup_capacity: usize,
 }
 
 impl Settings {
@@ -83,6 +89,10 @@ impl Settings {
                 parse(&lookup, "HANDLER_SHUTDOWN_GRACE_SECONDS", 0, 3600)?.unwrap_or(10),
             ),
             workers: parse(&lookup, "HANDLER_WORKERS", 1, 256)?.unwrap_or(cpus),
+            dedup_window: Duration::from_secs(
+                parse(&lookup, "DEDUP_WINDOW_SECONDS", 0, 86_400)?.unwrap_or(900),
+            ),
+            dedup_capacity: parse(&lookup, "DEDUP_CAPACITY", 0, 10_000_000)?.unwrap_or(10_000),
         })
     }
 
@@ -90,6 +100,8 @@ impl Settings {
     pub fn dispatch(&self) -> DispatchSettings {
         DispatchSettings {
             deadline: self.logic_timeout,
+            dedup_window: self.dedup_window,
+            dedup_capacity: self.dedup_capacity,
         }
     }
 }

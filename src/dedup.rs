@@ -40,7 +40,11 @@ struct Inner {
 impl RecentEvents {
     /// Remembers up to `capacity` ids, each for `window`.
     pub fn new(window: Duration, capacity: usize) -> Self {
-        Self { window, capacity, inner: Mutex::new(Inner::default()) }
+        Self {
+            window,
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     /// Whether `id` was handled within the window.

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use crate::{
     business_logic::{BusinessLogic, EventContext, LogicError, OtherEvent},
     decode_error,
+    dedup::RecentEvents,
     envelope::{Envelope, EnvelopeError},
     events::{
         DELIVERY_STATUS_UPDATED, DeliveryStatus, DeliveryStatusUpdated, MESSAGE_RECEIVED,
@@ -123,12 +124,19 @@ pub struct DispatchSettings {
     /// How long business logic may take for one event before the invocation fails as transient.
     /// Kept under Event Grid's 30 s wait, past which it delivers the event again anyway.
     pub deadline: Duration,
+    /// How long a handled event's id is remembered, to acknowledge its redeliveries as
+    /// duplicates; zero turns this off.
+    pub dedup_window: Duration,
+    /// How many handled event ids are remembered at most.
+    pub dedup_capacity: usize,
 }
 
 impl Default for DispatchSettings {
     fn default() -> Self {
         Self {
             deadline: Duration::from_secs(25),
+            dedup_window: Duration::from_secs(900),
+            dedup_capacity: 10_000,
         }
     }
 }
@@ -140,12 +148,19 @@ pub struct Dispatcher<L> {
     logic: L,
     /// The settings.
     settings: DispatchSettings,
+    /// Events handled recently.
+    recent: RecentEvents,
 }
 
 impl<L: BusinessLogic> Dispatcher<L> {
     /// A dispatcher that runs `logic`.
     pub fn new(logic: L, settings: DispatchSettings) -> Self {
-        Self { logic, settings }
+        let recent = RecentEvents::new(settings.dedup_window, settings.dedup_capacity);
+        Self {
+            logic,
+            settings,
+            recent,
+        }
     }
 
     /// The business logic.
@@ -179,6 +194,13 @@ impl<L: BusinessLogic> Dispatcher<L> {
             status: None,
             detail: String::new(),
         };
+
+        // Acknowledge an event handled recently without handling it again.
+        if self.recent.contains(&envelope.id) {
+            report.outcome = Outcome::Duplicate;
+            report.detail = "already handled by this instance".to_owned();
+            return report;
+        }
 
         // Decode the data as its type and call the matching method.
         let result = if envelope.event_type.eq_ignore_ascii_case(MESSAGE_RECEIVED) {
@@ -214,9 +236,12 @@ impl<L: BusinessLogic> Dispatcher<L> {
             }
         };
 
-        // Turn the result into the outcome.
+        // Turn the result into the outcome, remembering events that are done with.
         match result {
-            Ok(()) => report.detail = "handled by business logic".to_owned(),
+            Ok(()) => {
+                self.recent.insert(&envelope.id);
+                report.detail = "handled by business logic".to_owned();
+            }
             Err(LogicError::Permanent(reason)) => return report.poison(reason),
             Err(LogicError::Transient(reason)) => {
                 report.outcome = Outcome::Failed;

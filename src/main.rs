@@ -28,6 +28,16 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
 
+    // Build the application from its own settings.
+    let app = match App::from_env() {
+        Ok(app) => app,
+        Err(err) => {
+            log::error!("invalid setting {err}");
+            return ExitCode::from(2);
+        }
+    };
+    app.log_start();
+
     // Bind before starting, so that a busy port is a clear error.
     let listener = match server::bind_loopback(port) {
         Ok(listener) => listener,
@@ -38,7 +48,7 @@ fn main() -> ExitCode {
     };
 
     // Serve until a stop signal.
-    let dispatcher = Arc::new(Dispatcher::new(App, settings.dispatch()));
+    let dispatcher = Arc::new(Dispatcher::new(app, settings.dispatch()));
     let result = actix_web::rt::System::new().block_on(async {
         let server = server::start(listener, dispatcher, &settings)?;
         log::info!("listening on 127.0.0.1:{port} for the Functions host");

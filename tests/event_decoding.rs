@@ -1,5 +1,7 @@
 //! Every fixture decoded: envelopes, typed data, classification and the dispatch outcome.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 use amh::{

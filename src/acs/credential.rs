@@ -172,7 +172,11 @@ impl ManagedIdentity {
     }
 
     /// [`ManagedIdentity::from_env`] with the variables read through `lookup`.
-    fn from_lookup(
+    ///
+    /// # Errors
+    ///
+    /// As [`ManagedIdentity::from_env`].
+    pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         client_id: Option<String>,
     ) -> Result<Self, AcsError> {

@@ -5,7 +5,7 @@
 //! then posts invocations over HTTP/1.1 to `127.0.0.1:<port>/<FunctionName>` with its headers,
 //! using `Content-Length` under Core Tools and `Transfer-Encoding: chunked` in Azure.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod in_process;
 
