@@ -45,7 +45,6 @@ fn ready_and_health_pings_answer() {
 #[test]
 fn handled_with_both_framings() {
     let handler = Handler::start(&[]);
-    let event = fixture("received-text");
     for (framing, id) in [
         (
             Framing::ContentLength,
@@ -53,6 +52,8 @@ fn handled_with_both_framings() {
         ),
         (Framing::Chunked, "11111111-aaaa-4bbb-8ccc-000000000002"),
     ] {
+        let mut event = fixture("received-text");
+        event["id"] = json!(format!("event-{id}"));
         let answer = handler.invoke("EventGridTrigger", id, &host_body(&event), framing);
         assert_eq!(answer.status, 200, "{framing:?}");
         let body = answer.assert_json_object();
@@ -76,6 +77,22 @@ fn handled_with_both_framings() {
                 .is_some_and(|outputs| outputs.is_empty())
         );
     }
+}
+
+/// A redelivered event is acknowledged as a duplicate without running business logic again.
+#[test]
+fn redelivery_is_a_duplicate() {
+    let handler = Handler::start(&[]);
+    let event = fixture("received-video");
+    let first = handler.invoke_event("12121212-0000-4000-8000-000000000001", &event);
+    assert!(logs(&first.assert_json_object()).contains("outcome=handled"));
+    let again = handler.invoke_event("12121212-0000-4000-8000-000000000002", &event);
+    assert_eq!(again.status, 200);
+    let logs = logs(&again.assert_json_object());
+    assert!(
+        logs.contains("outcome=duplicate") && !logs.contains("received video"),
+        "{logs}"
+    );
 }
 
 /// A status update is handled and its summary names the status.
