@@ -2,6 +2,8 @@
 //! records every request exactly as it arrived and answers through a closure, plus an
 //! independent check of ACS's HMAC-SHA256 request signature.
 
+#![allow(dead_code)]
+
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, SystemTime},
