@@ -1,7 +1,7 @@
 //! The ACS client against a local stand-in for ACS and the identity endpoint, which checks
 //! each request's signature, headers and body on the wire.
 
-// Helpers outside `#[test]` functions panic on purpose when the setup itself fails.
+// Helpers outside test functions panic on purpose when the setup itself fails.
 #![allow(clippy::expect_used)]
 
 mod acs_support;
@@ -54,6 +54,7 @@ fn accepted(message_id: &str) -> Reply {
     ))
 }
 
+/// An access key client for `server`, built from a connection string.
 fn key_client(server: &TestServer, options: ClientOptions) -> AcsClient {
     let connection_string = format!(
         "endpoint={}/;accesskey={}",
@@ -63,6 +64,7 @@ fn key_client(server: &TestServer, options: ClientOptions) -> AcsClient {
     AcsClient::from_connection_string(&connection_string, options).expect("valid client")
 }
 
+/// A managed identity client for `server`, fetching tokens from its `/msi/token`.
 fn identity_client(server: &TestServer, client_id: Option<&str>) -> AcsClient {
     let identity = ManagedIdentity::new(
         &format!("{}/msi/token", server.base_url),
@@ -74,6 +76,7 @@ fn identity_client(server: &TestServer, client_id: Option<&str>) -> AcsClient {
         .expect("valid client")
 }
 
+/// The current time in Unix seconds.
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -471,11 +471,13 @@ mod tests {
     use super::*;
     use crate::acs::AccessKey;
 
+    /// An access key client for `endpoint` with the default options.
     fn client(endpoint: &str) -> AcsClient {
         let key = AccessKey::from_base64("pw==").expect("valid key");
         AcsClient::new(endpoint, key.into(), ClientOptions::default()).expect("valid client")
     }
 
+    /// The send URL keeps `notifications:send` unescaped and carries the `api-version` query.
     #[test]
     fn send_url_keeps_the_colon_and_version() {
         let client = client("https://res.communication.azure.com/");
@@ -493,6 +495,7 @@ mod tests {
         );
     }
 
+    /// A media id is percent-encoded as one path segment, `/` and spaces included.
     #[test]
     fn media_ids_are_one_encoded_segment() {
         let client = client("http://127.0.0.1:8080");
@@ -507,6 +510,7 @@ mod tests {
         assert_eq!(url.path(), "/messages/streams/a%2Fb%20c");
     }
 
+    /// A connection string gives an access key client with the default API version.
     #[test]
     fn connection_strings_give_an_access_key_client() {
         let client = AcsClient::from_connection_string(

@@ -153,6 +153,7 @@ mod tests {
     /// `pw==`, the key of the signing test vectors.
     const KEY: &str = "pw==";
 
+    /// The message of the error that parsing `text` must give.
     fn error_of(text: &str) -> String {
         ConnectionString::parse(text)
             .map(|_| ())
@@ -160,6 +161,7 @@ mod tests {
             .to_string()
     }
 
+    /// The portal's form yields its endpoint and a key that signs like the test vectors.
     #[test]
     fn parses_the_portal_form() {
         let parsed = ConnectionString::parse(&format!(
@@ -177,6 +179,7 @@ mod tests {
         );
     }
 
+    /// Part names match in any case and order, with spaces and a trailing `;` allowed.
     #[test]
     fn names_are_case_insensitive_and_order_free() {
         let parsed: ConnectionString =
@@ -190,6 +193,7 @@ mod tests {
         );
     }
 
+    /// An `http` endpoint with a port, as a local test server has, is accepted.
     #[test]
     fn http_endpoints_with_ports_are_accepted() {
         let parsed =
@@ -199,12 +203,14 @@ mod tests {
         assert_eq!(parsed.endpoint().port(), Some(8080));
     }
 
+    /// Parts other than `endpoint` and `accesskey` are ignored.
     #[test]
     fn unknown_parts_are_ignored() {
         let text = format!("endpoint=https://r.example/;accesskey={KEY};region=west");
         assert!(ConnectionString::parse(&text).is_ok());
     }
 
+    /// A missing or empty `endpoint` or `accesskey` is refused with an error naming it.
     #[test]
     fn missing_parts_are_named() {
         assert!(error_of(&format!("accesskey={KEY}")).contains("`endpoint` is missing"));
@@ -213,6 +219,7 @@ mod tests {
         assert!(error_of("").contains("`endpoint` is missing"));
     }
 
+    /// A part without `=` is refused by its position, without quoting what may be the key.
     #[test]
     fn malformed_parts_are_named_without_their_value() {
         let secret = "c2VjcmV0IGtleQ";
@@ -223,6 +230,7 @@ mod tests {
         assert!(!err.contains(secret));
     }
 
+    /// A key that is not base64 is refused as such, without quoting it.
     #[test]
     fn a_bad_key_is_named_without_its_value() {
         let err = error_of("endpoint=https://r.example/;accesskey=not*base64");
@@ -231,6 +239,7 @@ mod tests {
         assert!(!err.contains("not*base64"));
     }
 
+    /// A part given twice, even in another case, is refused as repeated.
     #[test]
     fn repeated_parts_are_refused() {
         let text =
@@ -238,6 +247,7 @@ mod tests {
         assert!(error_of(&text).contains("`endpoint` is given more than once"));
     }
 
+    /// Endpoints that are not URLs or have a wrong scheme, path, query or user info say why.
     #[test]
     fn bad_endpoints_are_explained() {
         let with = |endpoint: &str| error_of(&format!("endpoint={endpoint};accesskey={KEY}"));
@@ -249,6 +259,7 @@ mod tests {
         assert!(with("https://u:p@r.example/").contains("user name"));
     }
 
+    /// A connection string's `Debug` output never shows the key.
     #[test]
     fn debug_hides_the_key() {
         let parsed =

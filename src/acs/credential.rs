@@ -394,12 +394,14 @@ mod tests {
 
     use super::*;
 
+    /// Parses an identity endpoint answer and checks it into a cache entry.
     fn answer(json: &str) -> Result<CachedToken, &'static str> {
         serde_json::from_str::<TokenAnswer>(json)
             .expect("valid JSON")
             .into_cached()
     }
 
+    /// A token's `expires_on` is read as Unix seconds, whether a string or a number.
     #[test]
     fn expires_on_may_be_a_string_or_a_number() {
         let as_text =
@@ -414,6 +416,7 @@ mod tests {
         assert_eq!(as_text.expires_at, as_number.expires_at);
     }
 
+    /// Answers with an empty token, a non-numeric expiry or a non-Bearer type are refused.
     #[test]
     fn unusable_answers_are_refused() {
         assert!(answer(r#"{"access_token":"","expires_on":1}"#).is_err());
@@ -421,6 +424,7 @@ mod tests {
         assert!(answer(r#"{"access_token":"t","expires_on":1,"token_type":"PoP"}"#).is_err());
     }
 
+    /// A token is fresh only while more than the refresh margin is left.
     #[test]
     fn freshness_respects_the_margin() {
         let now = SystemTime::now();
@@ -434,6 +438,7 @@ mod tests {
         assert!(!token(REFRESH_MARGIN).is_fresh(now));
     }
 
+    /// A missing identity variable is named; a full set keeps the client id and hides the header.
     #[test]
     fn environment_variables_are_required_and_named() {
         let env = HashMap::from([("IDENTITY_ENDPOINT", "http://127.0.0.1:41741/msi/token")]);

@@ -283,10 +283,12 @@ fn truncate(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// A text-send service error with `status` and no code, body or request id.
     fn service(status: u16) -> AcsError {
         AcsError::service(Operation::SendText, status, None, b"", None)
     }
 
+    /// 429 and 5xx service errors are transient; 400, 401 and 404 are not.
     #[test]
     fn retryable_statuses_are_transient() {
         assert!(service(429).is_transient());
@@ -297,6 +299,7 @@ mod tests {
         assert!(!service(404).is_transient());
     }
 
+    /// The body's error code wins over the header's; the message shows code, text and request id.
     #[test]
     fn acs_error_body_gives_code_and_message() {
         let body = br#"{"error":{"code":"InvalidParameter","message":"Bad channel"}}"#;
@@ -316,6 +319,7 @@ mod tests {
         );
     }
 
+    /// Without an error body, the `x-ms-error-code` header supplies the code.
     #[test]
     fn header_code_is_used_when_the_body_has_none() {
         let err = AcsError::service(Operation::DownloadMedia, 404, Some("NotFound"), b"", None);
@@ -327,6 +331,7 @@ mod tests {
         );
     }
 
+    /// Both identity endpoint error bodies, `message` and OAuth `error_description`, are read.
     #[test]
     fn identity_endpoint_error_shapes_are_understood() {
         let body = br#"{"statusCode":400,"message":"No identity"}"#;
@@ -342,6 +347,7 @@ mod tests {
         assert!(err.to_string().ends_with("invalid_request: Bad resource"));
     }
 
+    /// A long service message is cut to 300 characters plus an ellipsis.
     #[test]
     fn long_service_messages_are_cut() {
         let long = "x".repeat(1000);

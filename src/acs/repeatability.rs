@@ -98,6 +98,7 @@ fn uuid_from_digest(digest: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// Whether `id` is a lowercase `8-4-4-4-12` UUID with version 8 and the RFC 9562 variant.
     fn is_uuid_v8(id: &str) -> bool {
         let groups: Vec<&str> = id.split('-').collect();
         let lengths: Vec<usize> = groups.iter().map(|group| group.len()).collect();
@@ -110,6 +111,7 @@ mod tests {
             && groups[3].starts_with(['8', '9', 'a', 'b'])
     }
 
+    /// The same event id always gives the same version 8 UUID, and another id another.
     #[test]
     fn event_ids_map_to_stable_uuids() {
         let id = request_id_for_event("0f0eb78e-a576-1dfc-b414-0f0756de3338");
@@ -125,6 +127,7 @@ mod tests {
         assert!(is_uuid_v8(&id), "{id}");
     }
 
+    /// The request id is the id's SHA-256 prefix with the UUID version and variant bits set.
     #[test]
     fn event_id_derivation_is_pinned() {
         // SHA-256("banana") = b493d483 64afe44d 11c0165c f470a416 ...
@@ -134,6 +137,7 @@ mod tests {
         );
     }
 
+    /// Two client request ids in a row differ, and each is a version 8 UUID.
     #[test]
     fn client_request_ids_differ() {
         let first = new_client_request_id();
@@ -143,6 +147,7 @@ mod tests {
         assert!(is_uuid_v8(&first), "{first}");
     }
 
+    /// Repeatability for an event carries the event's derived request id and the given time.
     #[test]
     fn repeatability_for_event_uses_the_derived_id() {
         let at = SystemTime::UNIX_EPOCH;

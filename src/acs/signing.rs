@@ -183,6 +183,7 @@ mod tests {
 
     use super::*;
 
+    /// The access key of the official test vectors.
     fn vector_key() -> AccessKey {
         AccessKey::from_base64("pw==").expect("the test key is valid base64")
     }
@@ -192,6 +193,7 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_649_873_352)
     }
 
+    /// The `Signature=` value of an `Authorization` header.
     fn signature_of(authorization: &str) -> &str {
         authorization
             .split_once("&Signature=")
@@ -199,6 +201,7 @@ mod tests {
             .expect("the header carries a signature")
     }
 
+    /// The content hash is the base64 SHA-256 of the body, as in the official "banana" vector.
     #[test]
     fn sha256_of_banana() {
         assert_eq!(
@@ -207,6 +210,7 @@ mod tests {
         );
     }
 
+    /// The content hash covers the body's UTF-8 bytes, as in the official emoji vector.
     #[test]
     fn sha256_of_an_emoji() {
         assert_eq!(
@@ -215,11 +219,13 @@ mod tests {
         );
     }
 
+    /// `EMPTY_CONTENT_HASH` is the content hash of an empty body.
     #[test]
     fn sha256_of_the_empty_body() {
         assert_eq!(content_hash(b""), EMPTY_CONTENT_HASH);
     }
 
+    /// Signing is base64 HMAC-SHA256 under the decoded key, as in the official "banana" vector.
     #[test]
     fn hmac_of_banana() {
         assert_eq!(
@@ -228,6 +234,7 @@ mod tests {
         );
     }
 
+    /// Signing covers the UTF-8 bytes of the text, as in the official emoji vector.
     #[test]
     fn hmac_of_an_emoji() {
         assert_eq!(
@@ -236,6 +243,7 @@ mod tests {
         );
     }
 
+    /// A signed GET with a query gives the official date, empty-body hash and signature.
     #[test]
     fn whole_request_with_a_query() {
         let url = Url::parse("https://example.com/testPath?testQuery=test").expect("valid URL");
@@ -249,6 +257,7 @@ mod tests {
         );
     }
 
+    /// A signed GET without a query gives the official `Authorization` header exactly.
     #[test]
     fn whole_request_without_a_query() {
         let url = Url::parse("https://example.com/testPath").expect("valid URL");
@@ -261,6 +270,7 @@ mod tests {
         );
     }
 
+    /// The signed host drops the scheme's default port but keeps any other, IPv6 included.
     #[test]
     fn host_keeps_only_a_non_default_port() {
         let url = |text| Url::parse(text).expect("valid URL");
@@ -273,6 +283,7 @@ mod tests {
         assert_eq!(host_header(&url("http://[::1]:8080/")), "[::1]:8080");
     }
 
+    /// The signed text is the upper-cased verb, the path and query, and `date;host;hash`.
     #[test]
     fn string_to_sign_layout() {
         assert_eq!(
@@ -281,6 +292,7 @@ mod tests {
         );
     }
 
+    /// Blank or non-base64 keys are refused without quoting them; `=` padding is optional.
     #[test]
     fn bad_keys_are_refused_without_echo() {
         let err = AccessKey::from_base64("not base64!").expect_err("refused");
@@ -289,6 +301,7 @@ mod tests {
         assert!(AccessKey::from_base64("pw").is_ok(), "padding is optional");
     }
 
+    /// An access key's `Debug` output is redacted.
     #[test]
     fn debug_hides_the_key() {
         assert_eq!(format!("{:?}", vector_key()), "AccessKey(<redacted>)");

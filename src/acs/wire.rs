@@ -53,6 +53,7 @@ mod tests {
 
     use super::*;
 
+    /// A text notification serializes to the documented JSON body with `kind: text`.
     #[test]
     fn text_body_shape() {
         let body = Notification::Text {
@@ -68,6 +69,7 @@ mod tests {
         );
     }
 
+    /// A reaction notification serializes to the documented JSON body with `kind: reaction`.
     #[test]
     fn reaction_body_shape() {
         let body = Notification::Reaction {
@@ -84,6 +86,7 @@ mod tests {
         );
     }
 
+    /// Receipts are read from a send result, ignoring unknown fields.
     #[test]
     fn receipts_are_read() {
         let result: SendResult = serde_json::from_str(
