@@ -120,20 +120,10 @@ async fn invoke<L: BusinessLogic>(
     // Check the function's name and the content type before reading the body.
     if function.as_str() != FUNCTION_NAME {
         let message = format!("this handler serves only the function {FUNCTION_NAME}");
-        return answer(Answer::error(
-            404,
-            "unknown_function",
-            &message,
-            Some(&invocation_id),
-        ));
+        return reject(404, "unknown_function", &message, &invocation_id);
     }
     if let Some(rejection) = content_type_rejection(&request) {
-        return answer(Answer::error(
-            415,
-            "unsupported_media_type",
-            rejection,
-            Some(&invocation_id),
-        ));
+        return reject(415, "unsupported_media_type", rejection, &invocation_id);
     }
     if declared_length(&request).is_some_and(|length| length > state.max_body_bytes) {
         return too_large(&invocation_id, state.max_body_bytes);
@@ -149,12 +139,7 @@ async fn invoke<L: BusinessLogic>(
         Ok(Ok(Ok(body))) => body,
         Ok(Ok(Err(err))) => {
             let message = format!("the request body could not be read: {err}");
-            return answer(Answer::error(
-                400,
-                "unreadable_body",
-                &message,
-                Some(&invocation_id),
-            ));
+            return reject(400, "unreadable_body", &message, &invocation_id);
         }
         Ok(Err(_)) => return too_large(&invocation_id, state.max_body_bytes),
         Err(_) => {
@@ -162,12 +147,7 @@ async fn invoke<L: BusinessLogic>(
                 "the request body did not arrive within {} ms",
                 state.body_timeout.as_millis()
             );
-            return answer(Answer::error(
-                408,
-                "body_timeout",
-                &message,
-                Some(&invocation_id),
-            ));
+            return reject(408, "body_timeout", &message, &invocation_id);
         }
     };
 
@@ -225,12 +205,13 @@ fn declared_length(request: &HttpRequest) -> Option<usize> {
 /// The answer to an over-size body.
 fn too_large(invocation_id: &str, limit: usize) -> HttpResponse {
     let message = format!("the request body is larger than the limit of {limit} bytes");
-    answer(Answer::error(
-        413,
-        "payload_too_large",
-        &message,
-        Some(invocation_id),
-    ))
+    reject(413, "payload_too_large", &message, invocation_id)
+}
+
+/// Refuses a request that is not a valid invocation, logging why at warn.
+fn reject(status: u16, code: &str, message: &str, invocation_id: &str) -> HttpResponse {
+    log::warn!("[{invocation_id}] answered {status} {code}: {message}");
+    answer(Answer::error(status, code, message, Some(invocation_id)))
 }
 
 /// An [`Answer`] as an HTTP response.
