@@ -6,6 +6,7 @@
 mod support;
 
 use std::{
+    sync::atomic::{AtomicUsize, Ordering},
     thread,
     time::{Duration, Instant},
 };
@@ -47,9 +48,14 @@ impl BusinessLogic for Faulty {
     }
 }
 
-/// A received text event whose content asks for `fault`.
+/// A received text event, with an id of its own, whose content asks for `fault`.
 fn event_asking(fault: &str) -> Value {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let mut event = fixture("received-text");
+    event["id"] = json!(format!(
+        "event-{fault}-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     event["data"]["content"] = json!(fault);
     event
 }
