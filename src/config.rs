@@ -11,9 +11,11 @@
 //! | `HANDLER_BODY_TIMEOUT_MS` | 10000 | how long a request body may take to arrive |
 //! | `HANDLER_SHUTDOWN_GRACE_SECONDS` | 10 | how long invocations in flight may finish after a stop signal |
 //! | `HANDLER_WORKERS` | the number of CPUs | worker threads serving requests |
+//! | `POISON_DIR` | `poison` | standalone webhook only: folder that keeps poison events as files |
+//! | `WEBHOOK_KEY` | none | standalone webhook only: key a delivery must carry; required off loopback |
 //! | `RUST_LOG` | `info` | log filter |
 
-use std::{fmt::Display, str::FromStr, time::Duration};
+use std::{fmt::Display, path::PathBuf, str::FromStr, time::Duration};
 
 use thiserror::Error;
 
@@ -44,6 +46,30 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Worker threads serving requests.
     pub workers: usize,
+    /// Where the standalone webhook keeps poison events, one JSON file each.
+    pub poison_dir: PathBuf,
+    /// The key deliveries to the standalone webhook must carry, if set.
+    pub webhook_key: Option<Secret>,
+}
+
+/// A value that must never be shown, such as a key: its `Debug` form hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The shortest key accepted.
+    pub const MIN_LEN: usize = 16;
+
+    /// The secret's value, for comparison only; never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
 }
 
 impl Settings {
@@ -83,6 +109,8 @@ impl Settings {
                 parse(&lookup, "HANDLER_SHUTDOWN_GRACE_SECONDS", 0, 3600)?.unwrap_or(10),
             ),
             workers: parse(&lookup, "HANDLER_WORKERS", 1, 256)?.unwrap_or(cpus),
+            poison_dir: text(&lookup, "POISON_DIR").map_or_else(|| "poison".into(), PathBuf::from),
+            webhook_key: key(&lookup, "WEBHOOK_KEY")?,
         })
     }
 
@@ -97,6 +125,35 @@ impl Settings {
 /// A duration in milliseconds, or the default.
 fn millis(value: Option<u64>, default: u64) -> Duration {
     Duration::from_millis(value.unwrap_or(default))
+}
+
+/// Reads an optional text, trimmed; empty counts as unset.
+fn text(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+/// Reads an optional key: at least [`Secret::MIN_LEN`] visible ASCII characters, so that it can
+/// travel in a header. The error never quotes the value.
+fn key(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(key) = text(lookup, name) else {
+        return Ok(None);
+    };
+    let visible = key.bytes().all(|byte| byte.is_ascii_graphic());
+    if !visible || key.len() < Secret::MIN_LEN {
+        return Err(ConfigError {
+            name,
+            problem: format!(
+                "expected at least {} visible ASCII characters without spaces (value not shown)",
+                Secret::MIN_LEN
+            ),
+        });
+    }
+    Ok(Some(Secret(key)))
 }
 
 /// Reads an optional whole number within `min..=max`; empty counts as unset.
@@ -157,6 +214,26 @@ mod tests {
         }
     }
 
+    /// A key is read trimmed, is hidden from `Debug`, and a weak one is refused without being
+    /// quoted.
+    #[test]
+    fn webhook_key_is_checked_and_hidden() {
+        let key = "k3y-0123456789-abcdef";
+        let padded = format!(" {key}\n");
+        let read = settings(&[("WEBHOOK_KEY", &padded)]).unwrap();
+        assert_eq!(read.webhook_key.as_ref().map(Secret::expose), Some(key));
+        assert!(!format!("{read:?}").contains(key));
+        for weak in ["short", "has a space in it, long enough"] {
+            let err = settings(&[("WEBHOOK_KEY", weak)]).unwrap_err();
+            assert_eq!(err.name, "WEBHOOK_KEY");
+            assert!(!err.to_string().contains(weak), "{err}");
+        }
+        assert_eq!(
+            settings(&[("WEBHOOK_KEY", "  ")]).unwrap().webhook_key,
+            None
+        );
+    }
+
     /// Defaults apply when nothing is set.
     #[test]
     fn defaults() {
@@ -165,5 +242,7 @@ mod tests {
         assert_eq!(s.max_body_bytes, 4 << 20);
         assert_eq!(s.shutdown_grace, Duration::from_secs(10));
         assert!(s.workers >= 1);
+        assert_eq!(s.poison_dir, PathBuf::from("poison"));
+        assert_eq!(s.webhook_key, None);
     }
 }

@@ -1,5 +1,8 @@
 //! Every fixture decoded: envelopes, typed data, classification and the dispatch outcome.
 
+// Tests report failures by panicking, helpers included.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 use amh::{

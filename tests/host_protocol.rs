@@ -1,6 +1,9 @@
 //! The real `handler` binary driven the way the Functions host drives it: its environment,
 //! readiness polling, headers, both framings, concurrent invocations, and every kind of answer.
 
+// Tests report failures by panicking, helpers included.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 use std::{

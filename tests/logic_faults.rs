@@ -1,6 +1,9 @@
 //! Faults in business logic: a panic, an error, a hang past the deadline. Each fails only its own
 //! invocation, as transient (500, so Event Grid retries), and the handler keeps serving.
 
+// Tests report failures by panicking, helpers included.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod support;
 
 use std::{
