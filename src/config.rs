@@ -12,7 +12,7 @@
 //! | `HANDLER_SHUTDOWN_GRACE_SECONDS` | 10 | how long invocations in flight may finish after a stop signal |
 //! | `HANDLER_WORKERS` | the number of CPUs | worker threads serving requests |
 //! | `POISON_DIR` | `poison` | standalone webhook only: folder that keeps poison events as files |
-//! | `WEBHOOK_KEY` | none | standalone webhook only: key a delivery must carry; required off loopback |
+//! | `WEBHOOK_KEY` | none | standalone webhook only: key deliveries must carry |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::{fmt::Display, path::PathBuf, str::FromStr, time::Duration};

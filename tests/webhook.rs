@@ -81,7 +81,7 @@ fn subscription_validation_handshake() {
     assert_eq!(get(webhook.handler.port, "/").unwrap().status, 200);
     let body = json!([{
         "id": "2d1781af-3a4c-4d7c-bd0c-e34b19da4e66",
-        "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Communication/communicationServices/z",
+        "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.EventGrid/topics/z",
         "subject": "",
         "data": {
             "validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6",

@@ -5,9 +5,11 @@
 //! | `aeg-event-type: Notification` | events: one or an array, either schema |
 //! | `aeg-event-type: SubscriptionValidation` | the validation handshake |
 //! | `aeg-event-type: Unsubscribe` | acknowledged, nothing else |
-//! | no `aeg-event-type`, `Content-Type: application/cloudevents+json` or `…-batch+json` | events, as a structured CloudEvents delivery |
-//! | no `aeg-event-type`, `ce-specversion` and the other `ce-` headers | one event, as a binary CloudEvents delivery |
+//! | none, and a CloudEvents content type (1) | events, structured CloudEvents |
+//! | none, and `ce-specversion` with the other `ce-` headers | one event, binary CloudEvents |
 //! | any other `aeg-event-type`, or none | refused, 400 |
+//!
+//! (1) `application/cloudevents+json` or `application/cloudevents-batch+json`.
 //!
 //! Event Grid itself always sends `aeg-event-type`, whatever the schema; the CloudEvents rows
 //! serve other CloudEvents senders. A binary CloudEvent is rebuilt as the structured event it

@@ -2,14 +2,16 @@
 //! itself, at the address and path of the host's local Event Grid webhook, so the same URL works
 //! with `func start` and without it.
 //!
+//! The webhook's URL is `/runtime/webhooks/EventGrid?functionName=EventGridTrigger`.
+//!
 //! | request | answer |
 //! | --- | --- |
 //! | `GET /` | 200 `{"status":"ready"}` |
-//! | `POST /runtime/webhooks/EventGrid?functionName=EventGridTrigger`, a notification | 202, empty, when no event failed; 500 when any did |
-//! | the same with `aeg-event-type: SubscriptionValidation` | 200 `{"validationResponse": "<code>"}` |
-//! | the same with `aeg-event-type: Unsubscribe` | 202 |
-//! | `OPTIONS` on the same URL with `WebHook-Request-Origin` | 200 with `WebHook-Allowed-Origin` |
-//! | a missing or unknown `aeg-event-type`, a body that is not an event or an array | 400 |
+//! | `POST` to the URL, a notification | 202, empty, when no event failed; 500 when any did |
+//! | the same, `aeg-event-type: SubscriptionValidation` | 200 `{"validationResponse": "<code>"}` |
+//! | the same, `aeg-event-type: Unsubscribe` | 202 |
+//! | `OPTIONS` to the URL with `WebHook-Request-Origin` | 200 with `WebHook-Allowed-Origin` |
+//! | no or an unknown `aeg-event-type`, a body that is not an event or an array | 400 |
 //! | a missing or wrong key, when a key is set | 401 |
 //! | another `functionName` (case-sensitive), or another path | 404 |
 //! | a body over `HANDLER_MAX_BODY_BYTES` | 413 |
@@ -194,7 +196,8 @@ async fn post<L: BusinessLogic>(
             Ok(event) => vec![event],
             Err(refusal) => return refused(&refusal),
         },
-        Kind::Notification | Kind::Unsubscribe => match Batch::from_slice(&body) {
+        Kind::Unsubscribe => return HttpResponse::Accepted().finish(),
+        Kind::Notification => match Batch::from_slice(&body) {
             Ok(batch) => batch.events,
             Err(err) => return refuse(400, "not_events", &format!("the body is {err}")),
         },
