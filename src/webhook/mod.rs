@@ -175,7 +175,6 @@ async fn post<L: BusinessLogic>(
 ) -> HttpResponse {
     // Tell what it is from its headers.
     let kind = match delivery::kind(request) {
-        Ok(Kind::Unsubscribe) => return HttpResponse::Accepted().finish(),
         Ok(kind) => kind,
         Err(refusal) => return refused(&refusal),
     };
@@ -189,14 +188,14 @@ async fn post<L: BusinessLogic>(
         }
     };
 
-    // Answer a handshake, or find the events.
+    // Answer a handshake or an unsubscription, or find the events.
     let events: Vec<Box<RawValue>> = match kind {
         Kind::SubscriptionValidation => return validation(&body),
+        Kind::Unsubscribe => return HttpResponse::Accepted().finish(),
         Kind::BinaryCloudEvent => match delivery::binary_cloud_event(request, &body) {
             Ok(event) => vec![event],
             Err(refusal) => return refused(&refusal),
         },
-        Kind::Unsubscribe => return HttpResponse::Accepted().finish(),
         Kind::Notification => match Batch::from_slice(&body) {
             Ok(batch) => batch.events,
             Err(err) => return refuse(400, "not_events", &format!("the body is {err}")),
