@@ -36,6 +36,9 @@
 //! - Records logged by tasks that business logic spawns are tied to the invocation only when
 //!   the task is wrapped with [`logging::within_current_invocation`].
 //! - Event data is decoded as JSON only; a CloudEvent with binary `data_base64` is poison.
+//! - The standalone webhook and `handler post` speak plain HTTP only. Event Grid delivers only
+//!   to `https` endpoints, so an exposed standalone webhook needs a TLS proxy in front of it.
+//! - `handler invoke` runs the real business logic, side effects included, and keeps nothing.
 
 pub mod app;
 pub mod batch;

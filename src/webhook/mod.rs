@@ -20,7 +20,7 @@
 //! notifications is told in [`delivery`]; how their events are run, in [`notification`]; where
 //! poison events go, in [`poison_files`]; who may post, in [`access`].
 
-mod access;
+pub mod access;
 mod body;
 pub mod delivery;
 pub mod notification;
