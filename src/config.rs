@@ -13,9 +13,11 @@
 //! | `HANDLER_WORKERS` | the number of CPUs | worker threads serving requests |
 //! | `DEDUP_WINDOW_SECONDS` | 900 | how long handled event ids are remembered (0: off) |
 //! | `DEDUP_CAPACITY` | 10000 | how many handled event ids are remembered |
+//! | `POISON_DIR` | `poison` | standalone webhook only: folder that keeps poison events as files |
+//! | `WEBHOOK_KEY` | none | standalone webhook only: key deliveries must carry |
 //! | `RUST_LOG` | `info` | log filter |
 
-use std::{fmt::Display, str::FromStr, time::Duration};
+use std::{fmt::Display, path::PathBuf, str::FromStr, time::Duration};
 
 use thiserror::Error;
 
@@ -50,6 +52,30 @@ pub struct Settings {
     pub dedup_window: Duration,
     /// How many handled event ids are remembered.
     pub dedup_capacity: usize,
+    /// Where the standalone webhook keeps poison events, one JSON file each.
+    pub poison_dir: PathBuf,
+    /// The key deliveries to the standalone webhook must carry, if set.
+    pub webhook_key: Option<Secret>,
+}
+
+/// A value that must never be shown, such as a key: its `Debug` form hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The shortest key accepted.
+    pub const MIN_LEN: usize = 16;
+
+    /// The secret's value, for comparison only; never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
 }
 
 impl Settings {
@@ -93,6 +119,8 @@ impl Settings {
                 parse(&lookup, "DEDUP_WINDOW_SECONDS", 0, 86_400)?.unwrap_or(900),
             ),
             dedup_capacity: parse(&lookup, "DEDUP_CAPACITY", 0, 10_000_000)?.unwrap_or(10_000),
+            poison_dir: text(&lookup, "POISON_DIR").map_or_else(|| "poison".into(), PathBuf::from),
+            webhook_key: key(&lookup, "WEBHOOK_KEY")?,
         })
     }
 
@@ -109,6 +137,35 @@ impl Settings {
 /// A duration in milliseconds, or the default.
 fn millis(value: Option<u64>, default: u64) -> Duration {
     Duration::from_millis(value.unwrap_or(default))
+}
+
+/// Reads an optional text, trimmed; empty counts as unset.
+fn text(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+/// Reads an optional key: at least [`Secret::MIN_LEN`] visible ASCII characters, so that it can
+/// travel in a header. The error never quotes the value.
+fn key(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(key) = text(lookup, name) else {
+        return Ok(None);
+    };
+    let visible = key.bytes().all(|byte| byte.is_ascii_graphic());
+    if !visible || key.len() < Secret::MIN_LEN {
+        return Err(ConfigError {
+            name,
+            problem: format!(
+                "expected at least {} visible ASCII characters without spaces (value not shown)",
+                Secret::MIN_LEN
+            ),
+        });
+    }
+    Ok(Some(Secret(key)))
 }
 
 /// Reads an optional whole number within `min..=max`; empty counts as unset.
@@ -169,6 +226,26 @@ mod tests {
         }
     }
 
+    /// A key is read trimmed, is hidden from `Debug`, and a weak one is refused without being
+    /// quoted.
+    #[test]
+    fn webhook_key_is_checked_and_hidden() {
+        let key = "k3y-0123456789-abcdef";
+        let padded = format!(" {key}\n");
+        let read = settings(&[("WEBHOOK_KEY", &padded)]).unwrap();
+        assert_eq!(read.webhook_key.as_ref().map(Secret::expose), Some(key));
+        assert!(!format!("{read:?}").contains(key));
+        for weak in ["short", "has a space in it, long enough"] {
+            let err = settings(&[("WEBHOOK_KEY", weak)]).unwrap_err();
+            assert_eq!(err.name, "WEBHOOK_KEY");
+            assert!(!err.to_string().contains(weak), "{err}");
+        }
+        assert_eq!(
+            settings(&[("WEBHOOK_KEY", "  ")]).unwrap().webhook_key,
+            None
+        );
+    }
+
     /// Defaults apply when nothing is set.
     #[test]
     fn defaults() {
@@ -177,5 +254,7 @@ mod tests {
         assert_eq!(s.max_body_bytes, 4 << 20);
         assert_eq!(s.shutdown_grace, Duration::from_secs(10));
         assert!(s.workers >= 1);
+        assert_eq!(s.poison_dir, PathBuf::from("poison"));
+        assert_eq!(s.webhook_key, None);
     }
 }

@@ -14,6 +14,10 @@
 //! Warnings and errors go to stderr at once as well as into `Logs`, so that alerts on the host's
 //! Error and Warning levels still fire. Every line made in an invocation carries its id.
 //!
+//! Commands whose stdout is their output, such as `handler invoke`, use
+//! [`HandlerLogger::to_stderr`] instead: every record goes to stderr at once, with the invocation
+//! id when it has one, and nothing is gathered.
+//!
 //! A record belongs to an invocation when it is made by the invocation's own task, from any
 //! module. Work that business logic spawns onto other tasks or threads is not tied to the
 //! invocation unless it is wrapped with [`within_current_invocation`].
@@ -100,6 +104,8 @@ pub fn current_invocation_id() -> Option<String> {
 pub struct HandlerLogger {
     /// The `RUST_LOG` filter.
     filter: env_logger::Logger,
+    /// Whether every record goes to stderr, leaving stdout to the command's output.
+    stderr_only: bool,
 }
 
 impl HandlerLogger {
@@ -108,7 +114,15 @@ impl HandlerLogger {
         let env = env_logger::Env::default().default_filter_or("info");
         Self {
             filter: env_logger::Builder::from_env(env).build(),
+            stderr_only: false,
         }
+    }
+
+    /// Sends every record to stderr as it is made, with its invocation id, and gathers nothing
+    /// for `Logs`: for commands whose stdout is their output.
+    pub fn to_stderr(mut self) -> Self {
+        self.stderr_only = true;
+        self
     }
 
     /// Installs this logger for the process.
@@ -145,6 +159,10 @@ impl Log for HandlerLogger {
 
         // Route it by level and by whether an invocation will carry it in its Logs.
         let level = record.level();
+        if self.stderr_only {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            return;
+        }
         if level <= Level::Warn {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }

@@ -1,6 +1,6 @@
 //! The client: send a text or a reaction, download media.
 
-use std::{sync::Once, time::Duration};
+use std::time::Duration;
 
 use log::debug;
 use reqwest::{
@@ -115,7 +115,7 @@ impl AcsClient {
         credential: Credential,
         options: ClientOptions,
     ) -> Result<Self, AcsError> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
 
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
@@ -451,19 +451,6 @@ fn service_error(
         body,
         Some(client_request_id),
     )
-}
-
-/// Makes `ring` the process's TLS crypto provider, unless one is already installed.
-///
-/// `reqwest` is built without a provider of its own (the default one needs a C toolchain
-/// with cmake); it uses whichever the process installed.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-
-    ONCE.call_once(|| {
-        // An error means another provider is already installed, which serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

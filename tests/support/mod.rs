@@ -1,5 +1,6 @@
 //! Test support: a stand-in for the Functions host that drives the real `handler` binary the way
-//! the host does, and helpers for fixtures.
+//! the host does, the same binary started as a standalone webhook or run as a command, and
+//! helpers for fixtures, samples and temporary folders.
 //!
 //! The host starts the handler with its environment, polls `GET /` every 25 ms until any answer,
 //! then posts invocations over HTTP/1.1 to `127.0.0.1:<port>/<FunctionName>` with its headers,
@@ -13,8 +14,11 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
+    process::{Child, Command, Output, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -124,6 +128,20 @@ impl Handler {
         Self::spawn(command, port)
     }
 
+    /// Starts the handler as a standalone webhook on `127.0.0.1:<free port>`: no host variables,
+    /// the given `env`, and waits until it is ready.
+    pub fn start_webhook(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut command = handler_command(env);
+        command.args(["--listen", &format!("127.0.0.1:{port}")]);
+        Self::spawn(command, port)
+    }
+
+    /// The URL of its Event Grid webhook for `function`.
+    pub fn webhook_url(&self, function: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, webhook_path(function))
+    }
+
     /// Spawns `command`, which must listen on `port`, and waits until it answers `GET /`.
     pub fn spawn(mut command: Command, port: u16) -> Self {
         let mut child = command
@@ -222,6 +240,161 @@ impl Drop for Handler {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The handler binary as a command run from the app root, without the host's variables, with
+/// `RUST_LOG` unset and `env` set.
+pub fn handler_command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_handler"));
+    command.current_dir(app_root()).env_remove("RUST_LOG");
+    for name in [
+        "FUNCTIONS_CUSTOMHANDLER_PORT",
+        "FUNCTIONS_HTTPWORKER_PORT",
+        "WEBHOOK_KEY",
+        "POISON_DIR",
+    ] {
+        command.env_remove(name);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// Runs the handler with `args` and `env` to its end, with `stdin` as its standard input.
+pub fn run_handler(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut child = handler_command(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the handler");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let output = child.wait_with_output().expect("handler output");
+    writer.join().expect("stdin writer");
+    output
+}
+
+/// The path and query of the standalone webhook for `function`.
+pub fn webhook_path(function: &str) -> String {
+    format!("/runtime/webhooks/EventGrid?functionName={function}")
+}
+
+/// The headers Event Grid sends with a delivery of `kind` (`Notification`,
+/// `SubscriptionValidation`, …).
+pub fn event_grid_headers(kind: &str) -> Vec<(String, String)> {
+    vec![
+        ("Content-Type".into(), "application/json".into()),
+        ("aeg-event-type".into(), kind.into()),
+        ("aeg-delivery-count".into(), "0".into()),
+    ]
+}
+
+/// Any request, with `Content-Length` framing, on a fresh connection.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<HttpAnswer> {
+    let mut stream = connect(port)?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (key, value) in headers {
+        request.push_str(&format!("{key}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    read_answer(&mut BufReader::new(stream))
+}
+
+/// A folder of its own under the system's temporary folder, removed when dropped.
+pub struct TempDir {
+    /// The folder.
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    /// A new, empty folder whose name starts with `label`.
+    pub fn new(label: &str) -> Self {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let count = COUNT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("amh-{label}-{}-{count}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a temporary folder");
+        Self { path }
+    }
+
+    /// The folder's path as text, for environment variables and arguments.
+    pub fn as_str(&self) -> &str {
+        self.path.to_str().expect("temporary paths are UTF-8")
+    }
+
+    /// The files in the folder, sorted.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.path)
+            .map(|entries| entries.map(|entry| entry.expect("entry").path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Every sample file (`samples/<schema>/*.json`), sorted, relative to the app root.
+pub fn samples() -> Vec<String> {
+    let mut files = Vec::new();
+    for schema in ["cloudevents", "deadletter", "eventgrid"] {
+        let dir = app_root().join("samples").join(schema);
+        for entry in std::fs::read_dir(&dir).expect("read samples") {
+            let name = entry.expect("entry").file_name();
+            let name = name.to_str().expect("UTF-8 name");
+            if name.ends_with(".json") {
+                files.push(format!("samples/{schema}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The events of a file relative to the app root (one event, or an array of them).
+pub fn events_of(relative: &str) -> Vec<Value> {
+    events_in(&app_root().join(relative))
+}
+
+/// Standard output as text.
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Waits up to ten seconds for `condition`.
+pub fn wait_until(condition: impl Fn() -> bool, what: &str) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
