@@ -9,7 +9,7 @@
 //! | `HANDLER_LOGIC_TIMEOUT_MS` | 25000 | deadline of business logic per event |
 //! | `HANDLER_MAX_BODY_BYTES` | 4194304 | largest request body accepted |
 //! | `HANDLER_BODY_TIMEOUT_MS` | 10000 | how long a request body may take to arrive |
-//! | `HANDLER_SHUTDOWN_GRACE_SECONDS` | 10 | how long invocations in flight may finish after a stop signal |
+//! | `HANDLER_SHUTDOWN_GRACE_SECONDS` | 10 | time for invocations in flight after a stop signal |
 //! | `HANDLER_WORKERS` | the number of CPUs | worker threads serving requests |
 //! | `DEDUP_WINDOW_SECONDS` | 900 | how long handled event ids are remembered (0: off) |
 //! | `DEDUP_CAPACITY` | 10000 | how many handled event ids are remembered |

@@ -3,8 +3,8 @@
 //! ```json
 //! {"id": "…", "topic": "…", "subject": "…", "eventType": "…", "eventTime": "…",
 //!  "dataVersion": "1.0", "metadataVersion": "1", "data": {…}}
-//! {"specversion": "1.0", "id": "…", "source": "…", "subject": "…", "type": "…", "time": "…",
-//!  "datacontenttype": "application/json", "data": {…}}
+//! {"specversion": "1.0", "id": "…", "source": "…", "subject": "…", "type": "…",
+//!  "time": "…", "datacontenttype": "application/json", "data": {…}}
 //! ```
 //!
 //! An event is CloudEvents when it carries `specversion` (or `specVersion`, as some published

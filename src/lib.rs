@@ -60,6 +60,7 @@ pub mod logging;
 pub mod panic_guard;
 pub mod post;
 pub mod replay;
+pub mod request_body;
 pub mod server;
 pub mod tls;
 pub mod webhook;

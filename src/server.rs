@@ -3,7 +3,7 @@
 //! | request | answer |
 //! | --- | --- |
 //! | `GET /` (readiness and health pings) | 200 `{"status":"ready"}`, at once |
-//! | `POST /EventGridTrigger` | the invocation's answer (see [`invocation`](crate::invocation)) |
+//! | `POST /EventGridTrigger` | the invocation's answer (see [`crate::invocation`]) |
 //! | `POST /<other>` | 404 `{"error":{"code":"unknown_function",…}}` |
 //! | anything else | 404 or 405 with a JSON error |
 //!
@@ -12,7 +12,6 @@
 use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener},
     sync::Arc,
-    time::Duration,
 };
 
 use actix_web::{
@@ -27,6 +26,7 @@ use crate::{
     config::Settings,
     dispatch::Dispatcher,
     invocation::{self, Answer},
+    request_body::{self, Limits},
 };
 
 /// The function this handler serves: the folder that holds its `function.json`.
@@ -36,10 +36,8 @@ pub const FUNCTION_NAME: &str = "EventGridTrigger";
 struct State<L> {
     /// Dispatch of events to business logic.
     dispatcher: Arc<Dispatcher<L>>,
-    /// The largest request body accepted.
-    max_body_bytes: usize,
-    /// How long a request body may take to arrive.
-    body_timeout: Duration,
+    /// The bounds of a request body.
+    limits: Limits,
 }
 
 /// Binds `127.0.0.1:<port>`; port 0 picks a free one.
@@ -65,8 +63,10 @@ pub fn start<L: BusinessLogic>(
 ) -> std::io::Result<Server> {
     let state = web::Data::new(State {
         dispatcher,
-        max_body_bytes: settings.max_body_bytes,
-        body_timeout: settings.body_timeout,
+        limits: Limits {
+            max_bytes: settings.max_body_bytes,
+            timeout: settings.body_timeout,
+        },
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -125,29 +125,13 @@ async fn invoke<L: BusinessLogic>(
     if let Some(rejection) = content_type_rejection(&request) {
         return reject(415, "unsupported_media_type", rejection, &invocation_id);
     }
-    if declared_length(&request).is_some_and(|length| length > state.max_body_bytes) {
-        return too_large(&invocation_id, state.max_body_bytes);
-    }
 
     // Read the body, bounded in size and in time.
-    let body = match tokio::time::timeout(
-        state.body_timeout,
-        payload.to_bytes_limited(state.max_body_bytes),
-    )
-    .await
-    {
-        Ok(Ok(Ok(body))) => body,
-        Ok(Ok(Err(err))) => {
-            let message = format!("the request body could not be read: {err}");
-            return reject(400, "unreadable_body", &message, &invocation_id);
-        }
-        Ok(Err(_)) => return too_large(&invocation_id, state.max_body_bytes),
-        Err(_) => {
-            let message = format!(
-                "the request body did not arrive within {} ms",
-                state.body_timeout.as_millis()
-            );
-            return reject(408, "body_timeout", &message, &invocation_id);
+    let body = match request_body::read(&request, payload, state.limits).await {
+        Ok(body) => body,
+        Err(err) => {
+            let (status, code, message) = err.parts();
+            return reject(status, code, &message, &invocation_id);
         }
     };
 
@@ -189,23 +173,6 @@ fn content_type_rejection(request: &HttpRequest) -> Option<&'static str> {
     let json =
         essence == "application/json" || essence == "text/json" || essence.ends_with("+json");
     (!json).then_some("the body must be JSON (Content-Type application/json)")
-}
-
-/// The body length the client declared, if any.
-fn declared_length(request: &HttpRequest) -> Option<usize> {
-    request
-        .headers()
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// The answer to an over-size body.
-fn too_large(invocation_id: &str, limit: usize) -> HttpResponse {
-    let message = format!("the request body is larger than the limit of {limit} bytes");
-    reject(413, "payload_too_large", &message, invocation_id)
 }
 
 /// Refuses a request that is not a valid invocation, logging why at warn.

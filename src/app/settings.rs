@@ -2,11 +2,11 @@
 //!
 //! | setting | default | meaning |
 //! | --- | --- | --- |
-//! | `ACS_CONNECTION_STRING` | none | `endpoint=https://…;accesskey=…`: sign requests with the key |
-//! | `ACS_ENDPOINT` | none | `https://<resource>.communication.azure.com`: use the app's managed identity |
+//! | `ACS_CONNECTION_STRING` | none | `endpoint=…;accesskey=…`: sign with the access key |
+//! | `ACS_ENDPOINT` | none | the resource's endpoint, used with the managed identity |
 //! | `ACS_MANAGED_IDENTITY_CLIENT_ID` | none | client id of a user-assigned identity |
 //! | `AUTO_REPLY_TEXT` | none | the reply; unset means no replies |
-//! | `AUTO_REPLY_KINDS` | every kind but `reaction` and `unknown` | kinds to reply to, comma-separated, or `all` |
+//! | `AUTO_REPLY_KINDS` | all but `reaction`, `unknown` | kinds to reply to, or `all` |
 //! | `ACS_CHANNEL_REGISTRATION_ID` | the channel each message arrived on | channel to reply from |
 //! | `ACS_TIMEOUT_MS` | 10000 | timeout of each call to ACS |
 //! | `MESSAGE_STORE_CAPACITY` | 10000 | messages kept in memory, each of received and sent |

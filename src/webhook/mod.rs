@@ -21,7 +21,6 @@
 //! poison events go, in [`poison_files`]; who may post, in [`access`].
 
 pub mod access;
-mod body;
 pub mod delivery;
 pub mod notification;
 pub mod poison_files;
@@ -38,13 +37,17 @@ use serde_json::value::RawValue;
 
 pub use self::access::check_exposure;
 use self::{
-    body::Limits,
     delivery::{Kind, Refusal},
     poison_files::PoisonFiles,
 };
 use crate::{
-    batch::Batch, business_logic::BusinessLogic, config::Settings, dispatch::Dispatcher,
-    invocation::Answer, server::FUNCTION_NAME,
+    batch::Batch,
+    business_logic::BusinessLogic,
+    config::Settings,
+    dispatch::Dispatcher,
+    invocation::Answer,
+    request_body::{self, Limits},
+    server::FUNCTION_NAME,
 };
 
 /// The path of the host's Event Grid webhook.
@@ -180,7 +183,7 @@ async fn post<L: BusinessLogic>(
     };
 
     // Read the body.
-    let body = match body::read(request, payload, state.limits).await {
+    let body = match request_body::read(request, payload, state.limits).await {
         Ok(body) => body,
         Err(err) => {
             let (status, code, message) = err.parts();
