@@ -42,12 +42,12 @@ pub struct EventContext {
 
 impl EventContext {
     /// The context of an event in an invocation.
-    pub fn new(invocation_id: &str, envelope: &Envelope) -> Self {
+    pub fn new(invocation_id: &str, envelope: &Envelope<'_>) -> Self {
         Self {
             invocation_id: invocation_id.to_owned(),
-            event_id: envelope.id.clone(),
-            event_type: envelope.event_type.clone(),
-            subject: envelope.subject.clone(),
+            event_id: envelope.id.as_ref().to_owned(),
+            event_type: envelope.event_type.as_ref().to_owned(),
+            subject: envelope.subject.as_deref().map(str::to_owned),
             event_time: envelope.event_time,
             schema: envelope.schema,
         }
@@ -126,7 +126,7 @@ pub trait BusinessLogic: Send + Sync + 'static {
     fn on_other_event(
         &self,
         ctx: &EventContext,
-        event: &Envelope,
+        event: &Envelope<'_>,
     ) -> impl Future<Output = Result<OtherEvent, LogicError>> + Send {
         let _ = (ctx, event);
         async { Ok(OtherEvent::Ignored) }

@@ -4,7 +4,7 @@
 //! webhook or a replayed file: read the envelope, decode the data as its type, call the business
 //! logic under a deadline with panics contained, and report what happened in one summary line.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -73,12 +73,13 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<DeliveryStatus>,
     /// Why: the reason for poison and failed outcomes, a short note otherwise.
-    pub detail: String,
+    pub detail: Cow<'static, str>,
 }
 
 impl Report {
     /// A report of an event whose envelope could not be read.
     fn unreadable(detail: String) -> Self {
+        let detail = Cow::Owned(detail);
         Self {
             id: None,
             event_type: None,
@@ -96,11 +97,7 @@ impl Report {
             .strip_prefix("Microsoft.Communication.")
             .unwrap_or(event_type);
         let id = self.id.as_deref().unwrap_or("-");
-        let facet = match (&self.kind, &self.status) {
-            (Some(kind), _) => format!(" kind={kind}"),
-            (None, Some(status)) => format!(" status={status}"),
-            (None, None) => String::new(),
-        };
+        let facet = Facet(self);
         let outcome = self.outcome.as_str();
         match self.outcome {
             Outcome::Poison => {
@@ -114,6 +111,19 @@ impl Report {
                 self.detail
             ),
             _ => log::info!("{short_type} id={id}{facet} outcome={outcome}"),
+        }
+    }
+}
+
+/// The kind or status part of a summary line, written without an intermediate string.
+struct Facet<'a>(&'a Report);
+
+impl std::fmt::Display for Facet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.0.kind, &self.0.status) {
+            (Some(kind), _) => write!(f, " kind={kind}"),
+            (None, Some(status)) => write!(f, " status={status}"),
+            (None, None) => Ok(()),
         }
     }
 }
@@ -187,18 +197,18 @@ impl<L: BusinessLogic> Dispatcher<L> {
         };
         let ctx = EventContext::new(invocation_id, &envelope);
         let mut report = Report {
-            id: Some(envelope.id.clone()),
-            event_type: Some(envelope.event_type.clone()),
+            id: Some(ctx.event_id.clone()),
+            event_type: Some(ctx.event_type.clone()),
             outcome: Outcome::Handled,
             kind: None,
             status: None,
-            detail: String::new(),
+            detail: Cow::Borrowed(""),
         };
 
         // Acknowledge an event handled recently without handling it again.
         if self.recent.contains(&envelope.id) {
             report.outcome = Outcome::Duplicate;
-            report.detail = "already handled by this instance".to_owned();
+            report.detail = Cow::Borrowed("already handled by this instance");
             return report;
         }
 
@@ -229,7 +239,7 @@ impl<L: BusinessLogic> Dispatcher<L> {
             {
                 Ok(OtherEvent::Ignored) => {
                     report.outcome = Outcome::Ignored;
-                    report.detail = "no business logic for this event type".to_owned();
+                    report.detail = Cow::Borrowed("no business logic for this event type");
                     return report;
                 }
                 result => result.map(|_| ()),
@@ -240,12 +250,12 @@ impl<L: BusinessLogic> Dispatcher<L> {
         match result {
             Ok(()) => {
                 self.recent.insert(&envelope.id);
-                report.detail = "handled by business logic".to_owned();
+                report.detail = Cow::Borrowed("handled by business logic");
             }
             Err(LogicError::Permanent(reason)) => return report.poison(reason),
             Err(LogicError::Transient(reason)) => {
                 report.outcome = Outcome::Failed;
-                report.detail = reason;
+                report.detail = Cow::Owned(reason);
             }
         }
         report
@@ -271,13 +281,13 @@ impl Report {
     /// Marks the event as poison for `reason`.
     fn poison(mut self, reason: String) -> Self {
         self.outcome = Outcome::Poison;
-        self.detail = reason;
+        self.detail = Cow::Owned(reason);
         self
     }
 }
 
 /// Decodes an event's data as `T`, with a reason that quotes no values when it fails.
-fn decode_data<T: serde::de::DeserializeOwned>(envelope: &Envelope) -> Result<T, String> {
+fn decode_data<T: serde::de::DeserializeOwned>(envelope: &Envelope<'_>) -> Result<T, String> {
     let Some(data) = &envelope.data else {
         return Err("data: missing or null".to_owned());
     };

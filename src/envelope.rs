@@ -30,23 +30,23 @@ pub enum Schema {
     CloudEvents,
 }
 
-/// An event with its envelope read and its `data` left undecoded.
+/// An event with its envelope read and its `data` left undecoded, borrowed from the event's text.
 #[derive(Debug, Clone)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// Which envelope the event came in.
     pub schema: Schema,
     /// The event's id, unique per event and repeated on redelivery.
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// `eventType` (Event Grid) or `type` (CloudEvents).
-    pub event_type: String,
+    pub event_type: Cow<'a, str>,
     /// The subject, such as `advancedMessage/<messageId>/status/Read`.
-    pub subject: Option<String>,
+    pub subject: Option<Cow<'a, str>>,
     /// `topic` (Event Grid) or `source` (CloudEvents): the resource that published the event.
-    pub source: Option<String>,
+    pub source: Option<Cow<'a, str>>,
     /// `eventTime` (Event Grid) or `time` (CloudEvents).
     pub event_time: Option<OffsetDateTime>,
     /// The event's `data`, as it arrived; `None` when absent or `null`.
-    pub data: Option<Box<RawValue>>,
+    pub data: Option<&'a RawValue>,
 }
 
 /// Why an event's envelope cannot be read.
@@ -73,33 +73,40 @@ pub enum EnvelopeError {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Wire<'a> {
-    id: Option<String>,
-    subject: Option<String>,
-    data: Option<Box<RawValue>>,
-    event_type: Option<String>,
-    topic: Option<String>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    topic: Option<Cow<'a, str>>,
     #[serde(borrow)]
     event_time: Option<Cow<'a, str>>,
-    specversion: Option<String>,
-    #[serde(rename = "specVersion")]
-    spec_version: Option<String>,
-    #[serde(rename = "type")]
-    cloud_type: Option<String>,
-    source: Option<String>,
+    #[serde(borrow)]
+    specversion: Option<&'a RawValue>,
+    #[serde(rename = "specVersion", borrow)]
+    spec_version: Option<&'a RawValue>,
+    #[serde(rename = "type", borrow)]
+    cloud_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
     #[serde(borrow)]
     time: Option<Cow<'a, str>>,
     data_base64: Option<&'a RawValue>,
 }
 
-impl Envelope {
+impl<'a> Envelope<'a> {
     /// Reads an event's envelope from its JSON text.
     ///
     /// # Errors
     ///
     /// Returns [`EnvelopeError`] when the text is not an event object, lacks its id or type,
     /// has an unreadable time, or carries binary data.
-    pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
-        let wire: Wire<'_> = serde_json::from_str(text)?;
+    pub fn from_json(text: &'a str) -> Result<Self, EnvelopeError> {
+        let wire: Wire<'a> = serde_json::from_str(text)?;
 
         // Choose the envelope by its marker member.
         let cloud = wire.specversion.is_some() || wire.spec_version.is_some();

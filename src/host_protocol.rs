@@ -18,7 +18,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Serialize,
+    de::{MapAccess, Visitor},
+};
 use serde_json::value::RawValue;
 use thiserror::Error;
 
@@ -35,8 +38,6 @@ pub const POISON_BINDING: &str = "poison";
 pub struct InvocationRequest<'a> {
     /// The trigger's event as it arrived (an object, or a string holding JSON), if any.
     pub event: Option<&'a RawValue>,
-    /// `Metadata.sys.MethodName`, the function's name, when given.
-    pub method_name: Option<String>,
 }
 
 /// Why a request body is not a host invocation. Each is answered 400.
@@ -56,26 +57,84 @@ pub enum ProtocolError {
     DataNotObject,
 }
 
-/// The top of the body. `Metadata` is read loosely: nothing in it is needed to handle the event.
+/// The top of the body. `Metadata` repeats what the event holds and is not read.
 #[derive(Deserialize)]
 struct Wire<'a> {
     #[serde(rename = "Data", borrow)]
-    data: Option<&'a RawValue>,
-    #[serde(rename = "Metadata", borrow)]
-    metadata: Option<&'a RawValue>,
+    data: Option<Bindings<'a>>,
 }
 
-/// `Metadata`, as far as it is read.
-#[derive(Deserialize)]
-struct WireMetadata {
-    sys: Option<WireSys>,
+/// `Data`: the input bindings, of which the event is the one named [`EVENT_BINDING`], or the
+/// only one when the binding has another name. Read in one pass, without copying.
+struct Bindings<'a> {
+    /// The event, if found.
+    event: Option<&'a RawValue>,
 }
 
-/// `Metadata.sys`, as far as it is read.
-#[derive(Deserialize)]
-struct WireSys {
-    #[serde(rename = "MethodName")]
-    method_name: Option<String>,
+impl<'de: 'a, 'a> Deserialize<'de> for Bindings<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(BindingsVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Visits `Data`'s members.
+struct BindingsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for BindingsVisitor<'a> {
+    type Value = Bindings<'a>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an object of input bindings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut named, mut last, mut count) = (None, None, 0_usize);
+        while let Some(key) = map.next_key::<BindingName>()? {
+            let value: &'de RawValue = map.next_value()?;
+            count += 1;
+            match key {
+                BindingName::Event => named = Some(value),
+                BindingName::Other => last = Some(value),
+            }
+        }
+        let event = named.or(if count == 1 { last } else { None });
+        Ok(Bindings {
+            event: event.filter(|raw| raw.get() != "null"),
+        })
+    }
+}
+
+/// A binding's name: the event's, or another.
+enum BindingName {
+    /// [`EVENT_BINDING`].
+    Event,
+    /// Any other name.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for BindingName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Compares the name without copying it.
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = BindingName;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a binding name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<BindingName, E> {
+                Ok(if name == EVENT_BINDING {
+                    BindingName::Event
+                } else {
+                    BindingName::Other
+                })
+            }
+        }
+
+        deserializer.deserialize_str(NameVisitor)
+    }
 }
 
 impl<'a> InvocationRequest<'a> {
@@ -98,29 +157,19 @@ impl<'a> InvocationRequest<'a> {
                 },
             );
         }
-        let wire: Wire<'a> = serde_json::from_slice(body)
-            .map_err(|err| ProtocolError::NotJson(decode_error::describe(&err)))?;
-        let data = wire.data.ok_or(ProtocolError::MissingData)?;
+        let wire: Wire<'a> = serde_json::from_slice(body).map_err(|err| {
+            if err.is_data() {
+                ProtocolError::DataNotObject
+            } else {
+                ProtocolError::NotJson(decode_error::describe(&err))
+            }
+        })?;
 
-        // Find the event among the input bindings.
-        let bindings: BTreeMap<String, &'a RawValue> =
-            serde_json::from_str(data.get()).map_err(|_| ProtocolError::DataNotObject)?;
-        let event = bindings
-            .get(EVENT_BINDING)
-            .copied()
-            .or_else(|| match bindings.len() {
-                1 => bindings.values().next().copied(),
-                _ => None,
-            });
-        let event = event.filter(|raw| raw.get() != "null");
-
-        // Read the function's name, if the metadata says it.
-        let method_name = wire
-            .metadata
-            .and_then(|raw| serde_json::from_str::<WireMetadata>(raw.get()).ok())
-            .and_then(|metadata| metadata.sys)
-            .and_then(|sys| sys.method_name);
-        Ok(Self { event, method_name })
+        // Take the event from the input bindings.
+        let bindings = wire.data.ok_or(ProtocolError::MissingData)?;
+        Ok(Self {
+            event: bindings.event,
+        })
     }
 }
 

@@ -91,7 +91,10 @@ pub async fn handle<L: BusinessLogic>(
         };
         success.outputs = BTreeMap::from([(POISON_BINDING, poison)]);
     }
-    let body = serde_json::to_vec(&success).unwrap_or_else(|_| b"{}".to_vec());
+    let mut body = Vec::with_capacity(512);
+    if serde_json::to_writer(&mut body, &success).is_err() {
+        body = b"{}".to_vec();
+    }
     Answer { status: 200, body }
 }
 
@@ -104,7 +107,7 @@ fn poison_without_dispatch(reason: String) -> Report {
         outcome: Outcome::Poison,
         kind: None,
         status: None,
-        detail: reason,
+        detail: reason.into(),
     }
 }
 

@@ -150,7 +150,7 @@ impl Log for HandlerLogger {
 
         // Format the line, with the invocation id when the record belongs to one.
         let current = CURRENT.try_with(Arc::clone).ok();
-        let mut line = String::with_capacity(96);
+        let mut line = String::with_capacity(192);
         let _ = write!(line, "{} ", record.level());
         if let Some(capture) = &current {
             let _ = write!(line, "[{}] ", capture.invocation_id);

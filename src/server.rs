@@ -32,6 +32,9 @@ use crate::{
 /// The function this handler serves: the folder that holds its `function.json`.
 pub const FUNCTION_NAME: &str = "EventGridTrigger";
 
+/// The function's route: a fixed path, matched without a pattern.
+const ROUTE: &str = "/EventGridTrigger";
+
 /// What every request handler shares.
 struct State<L> {
     /// Dispatch of events to business logic.
@@ -72,7 +75,7 @@ pub fn start<L: BusinessLogic>(
         App::new()
             .app_data(state.clone())
             .route("/", web::get().to(ready))
-            .route("/{function}", web::post().to(invoke::<L>))
+            .route(ROUTE, web::post().to(invoke::<L>))
             .default_service(web::to(not_found))
     })
     .workers(settings.workers)
@@ -95,6 +98,10 @@ async fn not_found(request: HttpRequest) -> HttpResponse {
             "method_not_allowed",
             "GET / is the only call on /",
         )
+    } else if request.method() == actix_web::http::Method::POST && is_function_path(request.path())
+    {
+        let message = format!("this handler serves only the function {FUNCTION_NAME}");
+        return reject(404, "unknown_function", &message, &invocation_id(&request));
     } else if request.method() != actix_web::http::Method::POST && request.path().len() > 1 {
         (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -107,21 +114,21 @@ async fn not_found(request: HttpRequest) -> HttpResponse {
     answer(Answer::error(status.as_u16(), code, message, None))
 }
 
-/// Serves one invocation: checks the function and the body, then hands over to
+/// Whether `path` names a function: one segment after the root, as the host posts them.
+fn is_function_path(path: &str) -> bool {
+    path.len() > 1 && !path[1..].contains('/')
+}
+
+/// Serves one invocation: checks the body, then hands over to
 /// [`invocation::handle`].
 async fn invoke<L: BusinessLogic>(
     request: HttpRequest,
-    function: web::Path<String>,
     payload: web::Payload,
     state: web::Data<State<L>>,
 ) -> HttpResponse {
     let invocation_id = invocation_id(&request);
 
-    // Check the function's name and the content type before reading the body.
-    if function.as_str() != FUNCTION_NAME {
-        let message = format!("this handler serves only the function {FUNCTION_NAME}");
-        return reject(404, "unknown_function", &message, &invocation_id);
-    }
+    // Check the content type before reading the body.
     if let Some(rejection) = content_type_rejection(&request) {
         return reject(415, "unsupported_media_type", rejection, &invocation_id);
     }
@@ -144,13 +151,19 @@ fn invocation_id(request: &HttpRequest) -> String {
     let id = request
         .headers()
         .get("x-azure-functions-invocationid")
-        .and_then(|value| value.to_str().ok())
+        .map(|value| value.as_bytes())
         .unwrap_or_default();
-    let id: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect();
+    let safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-';
+    let id: String = if id.len() <= 64 && id.iter().all(safe) {
+        String::from_utf8_lossy(id).into_owned()
+    } else {
+        id.iter()
+            .copied()
+            .filter(safe)
+            .take(64)
+            .map(char::from)
+            .collect()
+    };
     if id.is_empty() {
         "no-invocation-id".to_owned()
     } else {
@@ -164,14 +177,11 @@ fn content_type_rejection(request: &HttpRequest) -> Option<&'static str> {
     let Ok(text) = value.to_str() else {
         return Some("the Content-Type header is not readable");
     };
-    let essence = text
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let json =
-        essence == "application/json" || essence == "text/json" || essence.ends_with("+json");
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    let is = |name: &str| essence.eq_ignore_ascii_case(name);
+    let suffix = essence.as_bytes().rsplit(|&byte| byte == b'+').next();
+    let suffix = essence.contains('+') && suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"json"));
+    let json = is("application/json") || is("text/json") || suffix;
     (!json).then_some("the body must be JSON (Content-Type application/json)")
 }
 

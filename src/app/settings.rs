@@ -9,7 +9,7 @@
 //! | `AUTO_REPLY_KINDS` | all but `reaction`, `unknown` | kinds to reply to, or `all` |
 //! | `ACS_CHANNEL_REGISTRATION_ID` | the channel each message arrived on | channel to reply from |
 //! | `ACS_TIMEOUT_MS` | 10000 | timeout of each call to ACS |
-//! | `MESSAGE_STORE_CAPACITY` | 10000 | messages kept in memory, each of received and sent |
+//! | `MESSAGE_STORE_CAPACITY` | 1000 | messages kept in memory, each of received and sent |
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -83,7 +83,7 @@ impl AppSettings {
                 .filter(|v| !v.is_empty())
         };
         let store_capacity = number(&get, "MESSAGE_STORE_CAPACITY", 1, 10_000_000)?
-            .map_or(10_000, |capacity| {
+            .map_or(1_000, |capacity| {
                 usize::try_from(capacity).unwrap_or(usize::MAX)
             });
         let timeout =
@@ -249,7 +249,7 @@ mod tests {
         let app = settings(&[]).unwrap();
         assert!(app.reply.is_none());
         assert!(app.replies_off_because.is_some());
-        assert_eq!(app.store_capacity, 10_000);
+        assert_eq!(app.store_capacity, 1_000);
     }
 
     /// A connection string and a text turn replies on for every kind but reactions and unknown.

@@ -157,7 +157,7 @@ mod tests {
             outcome: Outcome::Poison,
             kind: None,
             status: None,
-            detail: "data: missing or null".to_owned(),
+            detail: "data: missing or null".into(),
         };
         let event = RawValue::from_string(r#"{"id":"e/1","eventType":"T"}"#.to_owned()).unwrap();
         let first = files.keep(&report, "inv-1", &event).unwrap();

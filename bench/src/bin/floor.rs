@@ -35,6 +35,7 @@ async fn serve(port: u16) -> io::Result<()> {
     HttpServer::new(|| {
         App::new()
             .route("/", web::get().to(ready))
+            .route("/EventGridTrigger", web::post().to(invoke))
             .route("/{name}", web::post().to(invoke))
     })
     .bind(("127.0.0.1", port))?
