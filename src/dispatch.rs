@@ -185,6 +185,14 @@ impl<L: BusinessLogic> Dispatcher<L> {
         report
     }
 
+    /// Handles one event whose envelope is already read, logs its summary line and reports its
+    /// outcome.
+    pub async fn dispatch_envelope(&self, invocation_id: &str, envelope: Envelope<'_>) -> Report {
+        let report = self.run_envelope(invocation_id, envelope).await;
+        report.log();
+        report
+    }
+
     /// Handles one event without logging its summary.
     async fn run(&self, invocation_id: &str, event: &str) -> Report {
         // Read the envelope: without an id and a type there is nothing to dispatch on.
@@ -195,6 +203,11 @@ impl<L: BusinessLogic> Dispatcher<L> {
             }
             Err(err) => return Report::unreadable(format!("event: {err}")),
         };
+        self.run_envelope(invocation_id, envelope).await
+    }
+
+    /// Handles one event with its envelope read, without logging its summary.
+    async fn run_envelope(&self, invocation_id: &str, envelope: Envelope<'_>) -> Report {
         let ctx = EventContext::new(invocation_id, &envelope);
         let mut report = Report {
             id: Some(ctx.event_id.clone()),

@@ -72,7 +72,7 @@ pub enum EnvelopeError {
 /// Both envelopes' members in one wire form.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Wire<'a> {
+pub(crate) struct Wire<'a> {
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -106,8 +106,15 @@ impl<'a> Envelope<'a> {
     /// Returns [`EnvelopeError`] when the text is not an event object, lacks its id or type,
     /// has an unreadable time, or carries binary data.
     pub fn from_json(text: &'a str) -> Result<Self, EnvelopeError> {
-        let wire: Wire<'a> = serde_json::from_str(text)?;
+        Self::from_wire(serde_json::from_str(text)?)
+    }
 
+    /// Normalizes an envelope read in either schema.
+    ///
+    /// # Errors
+    ///
+    /// As [`Envelope::from_json`], but for the JSON itself.
+    pub(crate) fn from_wire(wire: Wire<'a>) -> Result<Self, EnvelopeError> {
         // Choose the envelope by its marker member.
         let cloud = wire.specversion.is_some() || wire.spec_version.is_some();
         let (schema, event_type, source, time) = if cloud {

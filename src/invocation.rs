@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::value::RawValue;
+
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
@@ -9,9 +11,9 @@ use crate::{
     dispatch::{Dispatcher, Outcome, Report},
     host_protocol::{
         ErrorBody, ErrorDetail, InvocationRequest, POISON_BINDING, PoisonMessage, SuccessBody,
-        event_json,
+        event_in_one_pass, event_json,
     },
-    logging,
+    logging::{self, CapturedLogs},
 };
 
 /// An answer to the host: a status and a JSON object body.
@@ -46,7 +48,19 @@ pub async fn handle<L: BusinessLogic>(
     invocation_id: &str,
     body: &[u8],
 ) -> Answer {
-    // Decode the host's request: a body that is not one is the caller's mistake.
+    // The usual request: its event read in one pass and dispatched.
+    if let Some(envelope) = event_in_one_pass(body) {
+        let work = dispatcher.dispatch_envelope(invocation_id, envelope);
+        let (report, logs) = logging::capture(invocation_id, work).await;
+        let event = || {
+            InvocationRequest::from_slice(body)
+                .ok()
+                .and_then(|r| r.event)
+        };
+        return answer(invocation_id, &report, logs, event);
+    }
+
+    // Anything else: decode the host's request, which may not be one.
     let request = match InvocationRequest::from_slice(body) {
         Ok(request) => request,
         Err(err) => {
@@ -66,8 +80,17 @@ pub async fn handle<L: BusinessLogic>(
         }
     })
     .await;
+    answer(invocation_id, &report, logs, || request.event)
+}
 
-    // Answer: 2xx carries the logs and any poison output; a failure goes to stderr instead.
+/// The answer to an invocation whose event was dispatched: 2xx carries the logs and any poison
+/// output (with the event as it arrived, which `event` finds); a failure goes to stderr instead.
+fn answer<'a>(
+    invocation_id: &str,
+    report: &Report,
+    logs: CapturedLogs,
+    event: impl FnOnce() -> Option<&'a RawValue>,
+) -> Answer {
     if report.outcome == Outcome::Failed {
         logs.release();
         let message = format!(
@@ -87,7 +110,7 @@ pub async fn handle<L: BusinessLogic>(
             time: now_rfc3339(),
             event_id: report.id.as_deref(),
             event_type: report.event_type.as_deref(),
-            event: request.event,
+            event: event(),
         };
         success.outputs = BTreeMap::from([(POISON_BINDING, poison)]);
     }
