@@ -12,6 +12,7 @@
 use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener},
     sync::Arc,
+    task::Poll,
 };
 
 use actix_web::{
@@ -80,9 +81,40 @@ pub fn start<L: BusinessLogic>(
     })
     .workers(settings.workers)
     .shutdown_timeout(settings.shutdown_grace.as_secs())
+    .shutdown_signal(stop_signal())
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Resolves on the first SIGTERM or SIGINT, which then stops the server gracefully.
+///
+/// The server's own signal handling would stop gracefully on SIGTERM only, and on SIGINT drop the
+/// invocations in flight at once; listening here treats both the same way.
+async fn stop_signal() {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+
+    // Listen for both signals; without them only SIGKILL stops the handler.
+    let (Ok(mut term), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        log::error!("cannot listen for SIGTERM and SIGINT; only SIGKILL will stop the handler");
+        return std::future::pending().await;
+    };
+
+    // Wait for the first of them.
+    let name = std::future::poll_fn(|cx| {
+        if term.poll_recv(cx).is_ready() {
+            Poll::Ready("SIGTERM")
+        } else if interrupt.poll_recv(cx).is_ready() {
+            Poll::Ready("SIGINT")
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    log::info!("{name} received: no new invocations; finishing those in flight");
 }
 
 /// Answers readiness and health pings.
