@@ -19,8 +19,8 @@
 use std::collections::BTreeMap;
 
 use serde::{
-    Deserialize, Serialize,
-    de::{MapAccess, Visitor},
+    Deserialize, Deserializer, Serialize,
+    de::{MapAccess, Visitor, value::MapAccessDeserializer},
 };
 use serde_json::value::RawValue;
 use thiserror::Error;
@@ -182,15 +182,48 @@ impl<'a> InvocationRequest<'a> {
 /// `None` for anything else: [`InvocationRequest::from_slice`] then reads the request again and
 /// says what is wrong with it. This path saves a pass over the event on every invocation.
 pub fn event_in_one_pass(body: &[u8]) -> Option<Envelope<'_>> {
-    let wire: OnePass<'_> = serde_json::from_slice(body).ok()?;
+    // Only what the full reading accepts too, or the poison output could not find the event:
+    // UTF-8 throughout (members this pass skips are not checked otherwise) and objects only.
+    let text = std::str::from_utf8(body).ok()?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let wire: OnePass<'_> = object(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
     Envelope::from_wire(wire.data?.event?).ok()
 }
 
 /// The top of the body, for [`event_in_one_pass`].
 #[derive(Deserialize)]
 struct OnePass<'a> {
-    #[serde(rename = "Data", borrow)]
+    #[serde(rename = "Data", borrow, default, deserialize_with = "some_object")]
     data: Option<OnePassBindings<'a>>,
+}
+
+/// Reads `T` from a JSON object only, as [`InvocationRequest::from_slice`] does; serde's derived
+/// structs also read JSON arrays.
+fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    /// Hands the object's members to `T`.
+    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+
+    deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+}
+
+/// [`object`], for an optional member.
+fn some_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    object(deserializer).map(Some)
 }
 
 /// `Data`, for [`event_in_one_pass`]: only the binding of the usual name is read.
