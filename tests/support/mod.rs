@@ -8,7 +8,10 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod child;
 pub mod in_process;
+pub mod mutate;
+pub mod personal_data;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -470,12 +473,50 @@ pub fn post(
     read_answer(&mut BufReader::new(stream))
 }
 
+/// `POST path` with a body the handler may refuse before it has all arrived: the request is
+/// written from another thread, ignoring write errors, while the answer is read.
+pub fn post_refusable(
+    port: u16,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    framing: Framing,
+) -> std::io::Result<HttpAnswer> {
+    let stream = connect(port)?;
+    let mut writer = stream.try_clone()?;
+    let path = path.to_owned();
+    let headers = headers.to_vec();
+    let sending = thread::spawn(move || {
+        let _ = write_post(&mut writer, port, &path, &headers, &body, framing);
+    });
+    let answer = read_answer(&mut BufReader::new(&stream));
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    answer
+}
+
 /// Opens a connection with generous timeouts.
 pub fn connect(port: u16) -> std::io::Result<TcpStream> {
     let stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+/// Writes a POST request's head for a body of `length` bytes, sent later with `Content-Length`.
+pub fn write_head(
+    stream: &mut TcpStream,
+    port: u16,
+    path: &str,
+    headers: &[(String, String)],
+    length: usize,
+) -> std::io::Result<()> {
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (key, value) in headers {
+        head.push_str(&format!("{key}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {length}\r\n\r\n"));
+    stream.write_all(head.as_bytes())
 }
 
 /// Writes a POST request with the given framing.
