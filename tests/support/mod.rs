@@ -217,6 +217,17 @@ impl Handler {
         self.child.id()
     }
 
+    /// The process's resident memory in KiB, from `/proc/<pid>/status`.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read the process status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in the process status")
+    }
+
     /// Waits for the process to exit, up to `limit`; its exit code, or `None` when it did not.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let start = Instant::now();
