@@ -245,15 +245,16 @@ fn check(case: &Case<'_>, answer: &Answer, calls: usize) {
                 assert_eq!(kept.as_bytes(), sent.trim_ascii(), "{name}: event not kept");
             }
         }
-        400 => {
+        400 | 413 => {
             let error = body
                 .error
-                .unwrap_or_else(|| panic!("{name}: 400 without error"));
+                .unwrap_or_else(|| panic!("{name}: an error answer without error"));
             let codes = [
                 "invalid_json",
                 "not_an_object",
                 "missing_data",
                 "data_not_an_object",
+                "payload_too_large",
             ];
             assert!(
                 codes.contains(&error.code.as_str()),

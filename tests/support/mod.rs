@@ -5,6 +5,10 @@
 //! The host starts the handler with its environment, polls `GET /` every 25 ms until any answer,
 //! then posts invocations over HTTP/1.1 to `127.0.0.1:<port>/<FunctionName>` with its headers,
 //! using `Content-Length` under Core Tools and `Transfer-Encoding: chunked` in Azure.
+//!
+//! Beside it: [`in_process`], the same server with business logic of a test's choosing;
+//! [`child`], a test's body run in a child process whose output the test reads; [`mutate`],
+//! seeded mutation of events and bodies; [`personal_data`], the personal data in a fixture.
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
