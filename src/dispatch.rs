@@ -93,10 +93,12 @@ impl Report {
     /// The one summary line of the event.
     fn log(&self) {
         let event_type = self.event_type.as_deref().unwrap_or("(unreadable event)");
-        let short_type = event_type
-            .strip_prefix("Microsoft.Communication.")
-            .unwrap_or(event_type);
-        let id = self.id.as_deref().unwrap_or("-");
+        let short_type = Printable(
+            event_type
+                .strip_prefix("Microsoft.Communication.")
+                .unwrap_or(event_type),
+        );
+        let id = Printable(self.id.as_deref().unwrap_or("-"));
         let facet = Facet(self);
         let outcome = self.outcome.as_str();
         match self.outcome {
@@ -122,9 +124,23 @@ impl std::fmt::Display for Facet<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.0.kind, &self.0.status) {
             (Some(kind), _) => write!(f, " kind={kind}"),
-            (None, Some(status)) => write!(f, " status={status}"),
+            (None, Some(status)) => write!(f, " status={}", Printable(status.as_str())),
             (None, None) => Ok(()),
         }
+    }
+}
+
+/// Text from an event shown in a log line: control characters replaced and the length capped,
+/// so that a crafted id cannot forge log lines or flood them.
+struct Printable<'a>(&'a str);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        for c in self.0.chars().take(128) {
+            f.write_char(if c.is_control() { '?' } else { c })?;
+        }
+        Ok(())
     }
 }
 
@@ -325,4 +341,19 @@ struct EnvelopeProbe {
     cloud_type: Option<String>,
     source: Option<String>,
     time: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Printable;
+
+    /// Event text in log lines cannot break the line or run on without end.
+    #[test]
+    fn printable_text_stays_on_one_short_line() {
+        let forged = format!("id\nERROR forged line\r{}", "x".repeat(500));
+        let shown = Printable(&forged).to_string();
+        assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
+        assert_eq!(shown.chars().count(), 128);
+        assert!(shown.starts_with("id?ERROR forged line?"));
+    }
 }

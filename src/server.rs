@@ -91,7 +91,7 @@ pub fn start<L: BusinessLogic>(
 ///
 /// The server's own signal handling would stop gracefully on SIGTERM only, and on SIGINT drop the
 /// invocations in flight at once; listening here treats both the same way.
-async fn stop_signal() {
+pub async fn stop_signal() {
     use actix_web::rt::signal::unix::{SignalKind, signal};
 
     // Listen for both signals; without them only SIGKILL stops the handler.

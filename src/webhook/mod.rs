@@ -93,6 +93,7 @@ pub fn start<L: BusinessLogic>(
     })
     .workers(settings.workers)
     .shutdown_timeout(settings.shutdown_grace.as_secs())
+    .shutdown_signal(crate::server::stop_signal())
     .listen(listener)?
     .run();
     Ok(server)
