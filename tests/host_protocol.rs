@@ -16,7 +16,7 @@ use std::{
 use serde_json::{Value, json};
 use support::{
     Framing, Handler, connect, fixture, free_port, get, host_body, host_headers, post, read_answer,
-    write_post,
+    wait_for, write_post,
 };
 
 /// The `Logs` of an answer, joined.
@@ -354,16 +354,4 @@ fn legacy_port_and_quick_start() {
         start.elapsed()
     );
     assert_eq!(get(handler.port, "/").expect("GET /").status, 200);
-}
-
-/// Waits up to five seconds for `condition`.
-fn wait_for(condition: impl Fn() -> bool, what: &str) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "timed out waiting for {what}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }

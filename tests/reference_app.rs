@@ -9,14 +9,12 @@ mod support;
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
-    thread,
-    time::{Duration, Instant},
 };
 
 use acs_support::{Answer, Recorded, Reply, TestServer, verify_signature};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
-use support::{Handler, fixture};
+use support::{Handler, fixture, wait_for};
 
 /// The access key the stand-in checks signatures with.
 const KEY: &[u8] = b"reference application test key";
@@ -285,16 +283,4 @@ fn bad_settings_stop_the_start() {
         stderr.contains("ACS_CONNECTION_STRING") && !stderr.contains("c2VjcmV0LXZhbHVl"),
         "{stderr}"
     );
-}
-
-/// Waits up to five seconds for `condition`.
-fn wait_for(condition: impl Fn() -> bool, what: &str) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "timed out waiting for {what}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -664,3 +664,15 @@ fn events_in(path: &Path) -> Vec<Value> {
         event => vec![event],
     }
 }
+
+/// Waits up to five seconds for `condition`, failing the test with `what` when it stays false.
+pub fn wait_for(condition: impl Fn() -> bool, what: &str) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
