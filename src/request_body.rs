@@ -13,6 +13,16 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
+impl Limits {
+    /// The limits the settings give.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self {
+            max_bytes: settings.max_body_bytes,
+            timeout: settings.body_timeout,
+        }
+    }
+}
+
 /// Why a body was not read. Each knows its status.
 #[derive(Debug)]
 pub enum BodyError {

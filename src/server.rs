@@ -67,10 +67,7 @@ pub fn start<L: BusinessLogic>(
 ) -> std::io::Result<Server> {
     let state = web::Data::new(State {
         dispatcher,
-        limits: Limits {
-            max_bytes: settings.max_body_bytes,
-            timeout: settings.body_timeout,
-        },
+        limits: Limits::from_settings(settings),
     });
     let server = HttpServer::new(move || {
         App::new()

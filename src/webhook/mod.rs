@@ -80,10 +80,7 @@ pub fn start<L: BusinessLogic>(
         dispatcher,
         poison: Arc::new(PoisonFiles::new(settings.poison_dir.clone())),
         key: settings.webhook_key.clone(),
-        limits: Limits {
-            max_bytes: settings.max_body_bytes,
-            timeout: settings.body_timeout,
-        },
+        limits: Limits::from_settings(settings),
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -4,8 +4,9 @@
 //! listens on `127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT`, answers `GET /` and `POST /{name}` with
 //! `200 {}` and `Content-Type: application/json`, and reads each request body whole without
 //! decoding it. `POST /EventGridTrigger` has a fixed route of its own, as in the handler, so that
-//! neither pays for matching a path pattern on the measured requests. The server keeps actix-web's default settings (one worker per core), so the gap
-//! between the handler and the floor is the handler's own work.
+//! neither pays for matching a path pattern on the measured requests. The server keeps
+//! actix-web's default settings (one worker per core), so the gap between the handler and the
+//! floor is the handler's own work.
 
 use std::{env, io, process::ExitCode};
 
