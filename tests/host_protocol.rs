@@ -355,3 +355,30 @@ fn legacy_port_and_quick_start() {
     );
     assert_eq!(get(handler.port, "/").expect("GET /").status, 200);
 }
+
+/// The settings shipped in `local.settings.json.example` are all accepted as they are.
+#[test]
+fn example_settings_are_accepted() {
+    let path = support::app_root().join("local.settings.json.example");
+    let example: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let values: Vec<(String, String)> = example["Values"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, value)| (key.clone(), value.as_str().unwrap().to_owned()))
+        .collect();
+    let settings: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let handler = Handler::start(&settings);
+    let answer = handler.invoke_event(
+        "13131313-0000-4000-8000-000000000001",
+        &fixture("status-sent"),
+    );
+    assert_eq!(answer.status, 200);
+    support::wait_for(
+        || handler.stdout().contains("auto-reply is off"),
+        "the start-up line",
+    );
+}
