@@ -14,6 +14,7 @@
 //!
 //! - [`cli`]: the command line, which picks the mode.
 //! - [`server`]: the HTTP server the host talks to.
+//! - [`request_body`]: request bodies read within a size and a time limit.
 //! - [`webhook`]: the standalone Event Grid webhook, used when no host started the handler.
 //! - [`replay`]: `handler invoke`, events from files run in this process.
 //! - [`post`]: `handler post`, events from files posted to a webhook.
@@ -31,6 +32,7 @@
 //! - [`logging`]: log routing for the host, gathered per invocation.
 //! - [`config`]: settings from the environment.
 //! - [`decode_error`]: decoding failures explained without quoting personal data.
+//! - [`tls`]: the TLS provider outbound HTTP clients share.
 //! - [`panic_guard`]: panics in business logic contained to their invocation.
 //!
 //! # Known limits

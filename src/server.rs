@@ -115,7 +115,7 @@ pub async fn stop_signal() {
 }
 
 /// Answers readiness and health pings.
-async fn ready() -> HttpResponse {
+pub(crate) async fn ready() -> HttpResponse {
     json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
 }
 
@@ -221,13 +221,13 @@ fn reject(status: u16, code: &str, message: &str, invocation_id: &str) -> HttpRe
 }
 
 /// An [`Answer`] as an HTTP response.
-fn answer(answer: Answer) -> HttpResponse {
+pub(crate) fn answer(answer: Answer) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(status, answer.body)
 }
 
 /// A JSON response.
-fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .body(body)

@@ -5,7 +5,6 @@
 mod support;
 
 use amh::{
-    business_logic::{BusinessLogic, EventContext, LogicError},
     dispatch::{DispatchSettings, Dispatcher, Outcome},
     envelope::{Envelope, Schema},
     events::{
@@ -14,29 +13,8 @@ use amh::{
     },
 };
 use serde_json::{Value, value::RawValue};
-use support::{fixture, fixtures};
+use support::{fixture, fixtures, scripted::Scripted};
 use time::macros::datetime;
-
-/// Business logic that accepts everything.
-struct Accept;
-
-impl BusinessLogic for Accept {
-    async fn on_message_received(
-        &self,
-        _: &EventContext,
-        _: &MessageReceived,
-    ) -> Result<(), LogicError> {
-        Ok(())
-    }
-
-    async fn on_delivery_status_updated(
-        &self,
-        _: &EventContext,
-        _: &DeliveryStatusUpdated,
-    ) -> Result<(), LogicError> {
-        Ok(())
-    }
-}
 
 /// A fixture's received-message data.
 fn received(name: &str) -> MessageReceived {
@@ -55,7 +33,7 @@ fn event_text(name: &str) -> String {
 
 /// Runs one event through dispatch.
 fn dispatch(event: &Value) -> amh::dispatch::Report {
-    let dispatcher = Dispatcher::new(Accept, DispatchSettings::default());
+    let dispatcher = Dispatcher::new(Scripted::default(), DispatchSettings::default());
     let raw = RawValue::from_string(event.to_string()).expect("raw");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -11,42 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use amh::{
-    business_logic::{BusinessLogic, EventContext, LogicError},
-    events::{DeliveryStatusUpdated, MessageReceived},
-};
 use serde_json::{Value, json};
-use support::{Framing, fixture, get, host_body, host_headers, in_process::InProcess, post};
-
-/// Business logic that misbehaves on request: the message text says how.
-struct Faulty;
-
-impl BusinessLogic for Faulty {
-    async fn on_message_received(
-        &self,
-        _ctx: &EventContext,
-        message: &MessageReceived,
-    ) -> Result<(), LogicError> {
-        match message.content.as_deref() {
-            Some("panic") => panic!("business logic failed on purpose"),
-            Some("transient") => Err(LogicError::Transient("the store is down".into())),
-            Some("permanent") => Err(LogicError::Permanent("the reply was refused".into())),
-            Some("hang") => {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    async fn on_delivery_status_updated(
-        &self,
-        _ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
-    ) -> Result<(), LogicError> {
-        Ok(())
-    }
-}
+use support::{
+    Framing, fixture, get, host_body, host_headers, in_process::InProcess, post, scripted::Scripted,
+};
 
 /// A received text event, with an id of its own, whose content asks for `fault`.
 fn event_asking(fault: &str) -> Value {
@@ -76,7 +44,7 @@ fn invoke(port: u16, id: &str, event: &Value) -> support::HttpAnswer {
 /// and the next invocation is handled normally.
 #[test]
 fn faults_are_transient_and_contained() {
-    let server = InProcess::start(Faulty, Duration::from_millis(300));
+    let server = InProcess::start(Scripted::default(), Duration::from_millis(300));
     let cases = [
         ("panic", "panicked"),
         ("transient", "the store is down"),
@@ -110,7 +78,7 @@ fn faults_are_transient_and_contained() {
 /// A permanent failure is acknowledged and the event is kept in the poison output.
 #[test]
 fn permanent_failure_goes_to_poison() {
-    let server = InProcess::start(Faulty, Duration::from_secs(5));
+    let server = InProcess::start(Scripted::default(), Duration::from_secs(5));
     let event = event_asking("permanent");
     let answer = invoke(server.port, "f1000000-0000-4000-8000-000000000001", &event);
     assert_eq!(answer.status, 200);
@@ -122,7 +90,7 @@ fn permanent_failure_goes_to_poison() {
 /// A hanging invocation blocks neither health pings nor other invocations.
 #[test]
 fn a_hang_blocks_nothing_else() {
-    let server = InProcess::start(Faulty, Duration::from_secs(2));
+    let server = InProcess::start(Scripted::default(), Duration::from_secs(2));
     let port = server.port;
     let hung = thread::spawn(move || {
         invoke(

@@ -8,57 +8,18 @@
 mod support;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use amh::{
-    business_logic::{BusinessLogic, EventContext, LogicError},
-    events::{DeliveryStatusUpdated, MessageReceived},
-};
 use serde_json::{Value, json};
-use support::{TempDir, event_grid_headers, fixture, in_process::InProcess, request, webhook_path};
-
-/// How long a `slow` message takes.
-const SLOW: Duration = Duration::from_millis(400);
-
-/// Business logic that does what the message text says, counting its calls.
-#[derive(Clone, Default)]
-struct Scripted {
-    /// Calls so far.
-    calls: Arc<AtomicUsize>,
-}
-
-impl BusinessLogic for Scripted {
-    async fn on_message_received(
-        &self,
-        _ctx: &EventContext,
-        message: &MessageReceived,
-    ) -> Result<(), LogicError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        match message.content.as_deref() {
-            Some("slow") => {
-                tokio::time::sleep(SLOW).await;
-                Ok(())
-            }
-            Some("transient") => Err(LogicError::Transient("the store is down".into())),
-            Some("permanent") => Err(LogicError::Permanent("the reply was refused".into())),
-            Some("panic") => panic!("business logic failed on purpose"),
-            _ => Ok(()),
-        }
-    }
-
-    async fn on_delivery_status_updated(
-        &self,
-        _ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
-    ) -> Result<(), LogicError> {
-        Ok(())
-    }
-}
+use support::{
+    TempDir, event_grid_headers, fixture,
+    in_process::InProcess,
+    request,
+    scripted::{SLOW, Scripted},
+    webhook_path,
+};
 
 /// A received text event with its own id whose content says what to do.
 fn event_asking(what: &str, number: usize) -> Value {

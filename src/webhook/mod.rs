@@ -47,7 +47,7 @@ use crate::{
     dispatch::Dispatcher,
     invocation::Answer,
     request_body::{self, Limits},
-    server::FUNCTION_NAME,
+    server::{FUNCTION_NAME, answer, json, ready},
 };
 
 /// The path of the host's Event Grid webhook.
@@ -94,11 +94,6 @@ pub fn start<L: BusinessLogic>(
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-/// Answers readiness pings.
-async fn ready() -> HttpResponse {
-    json(StatusCode::OK, br#"{"status":"ready"}"#.to_vec())
 }
 
 /// Serves the webhook's path: checks the key and the function, then answers by method.
@@ -235,14 +230,5 @@ fn refused(refusal: &Refusal) -> HttpResponse {
 
 /// An error answer with a JSON body.
 fn refuse(status: u16, code: &str, message: &str) -> HttpResponse {
-    let answer = Answer::error(status, code, message, None);
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json(status, answer.body)
-}
-
-/// A JSON response.
-fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(body)
+    answer(Answer::error(status, code, message, None))
 }

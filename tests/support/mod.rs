@@ -16,6 +16,7 @@ pub mod child;
 pub mod in_process;
 pub mod mutate;
 pub mod personal_data;
+pub mod scripted;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
