@@ -91,7 +91,7 @@ pub enum OtherEvent {
 ///     async fn on_message_received(
 ///         &self,
 ///         _ctx: &EventContext,
-///         message: &MessageReceived,
+///         message: MessageReceived,
 ///     ) -> Result<(), LogicError> {
 ///         log::info!("received a {} message", message.kind());
 ///         Ok(())
@@ -100,7 +100,7 @@ pub enum OtherEvent {
 ///     async fn on_delivery_status_updated(
 ///         &self,
 ///         _ctx: &EventContext,
-///         update: &DeliveryStatusUpdated,
+///         update: DeliveryStatusUpdated,
 ///     ) -> Result<(), LogicError> {
 ///         log::info!("message is now {:?}", update.status);
 ///         Ok(())
@@ -108,18 +108,20 @@ pub enum OtherEvent {
 /// }
 /// ```
 pub trait BusinessLogic: Send + Sync + 'static {
-    /// Handles `Microsoft.Communication.AdvancedMessageReceived`.
+    /// Handles `Microsoft.Communication.AdvancedMessageReceived`. The message is the method's
+    /// own, to keep or to move into a store without a copy.
     fn on_message_received(
         &self,
         ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> impl Future<Output = Result<(), LogicError>> + Send;
 
-    /// Handles `Microsoft.Communication.AdvancedMessageDeliveryStatusUpdated`.
+    /// Handles `Microsoft.Communication.AdvancedMessageDeliveryStatusUpdated`; the update is the
+    /// method's own.
     fn on_delivery_status_updated(
         &self,
         ctx: &EventContext,
-        update: &DeliveryStatusUpdated,
+        update: DeliveryStatusUpdated,
     ) -> impl Future<Output = Result<(), LogicError>> + Send;
 
     /// Handles any other event type; by default it is acknowledged and ignored.

@@ -13,7 +13,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -32,9 +32,9 @@ pub struct RecentEvents {
 #[derive(Debug, Default)]
 struct Inner {
     /// When each remembered id was handled.
-    seen: HashMap<Box<str>, Instant>,
-    /// The remembered ids, oldest first.
-    order: VecDeque<(Box<str>, Instant)>,
+    seen: HashMap<Arc<str>, Instant>,
+    /// The remembered ids, oldest first, shared with `seen`.
+    order: VecDeque<(Arc<str>, Instant)>,
 }
 
 impl RecentEvents {
@@ -63,12 +63,15 @@ impl RecentEvents {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.expire(now, self.window);
-        if inner.seen.insert(id.into(), now).is_none() {
-            inner.order.push_back((id.into(), now));
-        }
+        let id: Arc<str> = match inner.seen.get_key_value(id) {
+            Some((known, _)) => Arc::clone(known),
+            None => id.into(),
+        };
+        inner.seen.insert(Arc::clone(&id), now);
+        inner.order.push_back((id, now));
         while inner.order.len() > self.capacity {
-            if let Some((oldest, _)) = inner.order.pop_front() {
-                inner.seen.remove(&oldest);
+            if let Some((oldest, at)) = inner.order.pop_front() {
+                inner.forget(&oldest, at);
             }
         }
     }
@@ -92,14 +95,20 @@ impl RecentEvents {
 impl Inner {
     /// Forgets the ids handled before the window.
     fn expire(&mut self, now: Instant, window: Duration) {
-        while let Some((id, at)) = self.order.front() {
+        while let Some((_, at)) = self.order.front() {
             if now.duration_since(*at) < window {
                 break;
             }
-            if self.seen.get(id) == Some(at) {
-                self.seen.remove(id);
+            if let Some((id, at)) = self.order.pop_front() {
+                self.forget(&id, at);
             }
-            self.order.pop_front();
+        }
+    }
+
+    /// Forgets `id` if it was last handled `at`; an id handled again since stays.
+    fn forget(&mut self, id: &str, at: Instant) {
+        if self.seen.get(id) == Some(&at) {
+            self.seen.remove(id);
         }
     }
 }
@@ -130,6 +139,25 @@ mod tests {
         assert_eq!(recent.len(), 3);
         assert!(!recent.contains("a"));
         assert!(recent.contains("b") && recent.contains("c") && recent.contains("d"));
+    }
+
+    /// An id handled again counts from its latest handling and takes no more room than once.
+    #[test]
+    fn handled_again_counts_from_the_latest() {
+        let recent = RecentEvents::new(Duration::from_millis(400), 2);
+        recent.insert("a");
+        std::thread::sleep(Duration::from_millis(250));
+        recent.insert("a");
+        recent.insert("a");
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(
+            recent.contains("a"),
+            "forgotten by its first handling's time"
+        );
+        assert_eq!(recent.len(), 1);
+        assert!(recent.lock().order.len() <= 2);
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!recent.contains("a") && recent.is_empty());
     }
 
     /// A zero window or capacity turns the check off.

@@ -134,10 +134,23 @@ impl std::fmt::Display for Facet<'_> {
 /// so that a crafted id cannot forge log lines or flood them.
 struct Printable<'a>(&'a str);
 
+impl Printable<'_> {
+    /// The most characters shown.
+    const MAX_CHARS: usize = 128;
+}
+
 impl std::fmt::Display for Printable<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use std::fmt::Write as _;
-        for c in self.0.chars().take(128) {
+
+        // The usual text, short and without control characters, is written whole.
+        let plain = |c: char| !c.is_control();
+        if self.0.len() <= Self::MAX_CHARS && self.0.chars().all(plain) {
+            return f.write_str(self.0);
+        }
+
+        // Anything else, character by character.
+        for c in self.0.chars().take(Self::MAX_CHARS) {
             f.write_char(if c.is_control() { '?' } else { c })?;
         }
         Ok(())
@@ -225,9 +238,18 @@ impl<L: BusinessLogic> Dispatcher<L> {
     /// Handles one event with its envelope read, without logging its summary.
     async fn run_envelope(&self, invocation_id: &str, envelope: Envelope<'_>) -> Report {
         let ctx = EventContext::new(invocation_id, &envelope);
+        let mut report = self.decide(&ctx, &envelope).await;
+        report.id = Some(ctx.event_id);
+        report.event_type = Some(ctx.event_type);
+        report
+    }
+
+    /// Runs the business logic on one event and reports the outcome, without the event's id and
+    /// type, which the caller adds.
+    async fn decide(&self, ctx: &EventContext, envelope: &Envelope<'_>) -> Report {
         let mut report = Report {
-            id: Some(ctx.event_id.clone()),
-            event_type: Some(ctx.event_type.clone()),
+            id: None,
+            event_type: None,
             outcome: Outcome::Handled,
             kind: None,
             status: None,
@@ -243,29 +265,26 @@ impl<L: BusinessLogic> Dispatcher<L> {
 
         // Decode the data as its type and call the matching method.
         let result = if envelope.event_type.eq_ignore_ascii_case(MESSAGE_RECEIVED) {
-            let message: MessageReceived = match decode_data(&envelope) {
+            let message: MessageReceived = match decode_data(envelope) {
                 Ok(message) => message,
                 Err(reason) => return report.poison(reason),
             };
             report.kind = Some(message.kind());
-            self.guarded(self.logic.on_message_received(&ctx, &message))
+            self.guarded(self.logic.on_message_received(ctx, message))
                 .await
         } else if envelope
             .event_type
             .eq_ignore_ascii_case(DELIVERY_STATUS_UPDATED)
         {
-            let update: DeliveryStatusUpdated = match decode_data(&envelope) {
+            let update: DeliveryStatusUpdated = match decode_data(envelope) {
                 Ok(update) => update,
                 Err(reason) => return report.poison(reason),
             };
             report.status.clone_from(&update.status);
-            self.guarded(self.logic.on_delivery_status_updated(&ctx, &update))
+            self.guarded(self.logic.on_delivery_status_updated(ctx, update))
                 .await
         } else {
-            match self
-                .guarded(self.logic.on_other_event(&ctx, &envelope))
-                .await
-            {
+            match self.guarded(self.logic.on_other_event(ctx, envelope)).await {
                 Ok(OtherEvent::Ignored) => {
                     report.outcome = Outcome::Ignored;
                     report.detail = Cow::Borrowed("no business logic for this event type");
@@ -355,5 +374,14 @@ mod tests {
         assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
         assert_eq!(shown.chars().count(), 128);
         assert!(shown.starts_with("id?ERROR forged line?"));
+    }
+
+    /// Plain text is shown as it is up to the cap, and cut there past it.
+    #[test]
+    fn plain_text_is_shown_whole_up_to_the_cap() {
+        let id = "0f0eb78e-a576-1dfc-b414-0f0756de3338";
+        assert_eq!(Printable(id).to_string(), id);
+        let long = "é".repeat(200);
+        assert_eq!(Printable(&long).to_string(), "é".repeat(128));
     }
 }

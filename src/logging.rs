@@ -151,11 +151,16 @@ impl Log for HandlerLogger {
         // Format the line, with the invocation id when the record belongs to one.
         let current = CURRENT.try_with(Arc::clone).ok();
         let mut line = String::with_capacity(192);
-        let _ = write!(line, "{} ", record.level());
+        line.push_str(record.level().as_str());
+        line.push(' ');
         if let Some(capture) = &current {
-            let _ = write!(line, "[{}] ", capture.invocation_id);
+            line.push('[');
+            line.push_str(&capture.invocation_id);
+            line.push_str("] ");
         }
-        let _ = write!(line, "{}: {}", record.target(), record.args());
+        line.push_str(record.target());
+        line.push_str(": ");
+        let _ = line.write_fmt(*record.args());
 
         // Route it by level and by whether an invocation will carry it in its Logs.
         let level = record.level();

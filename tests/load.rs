@@ -241,7 +241,7 @@ impl BusinessLogic for Faulty {
     async fn on_message_received(
         &self,
         ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> Result<(), LogicError> {
         self.seen
             .lock()
@@ -266,7 +266,7 @@ impl BusinessLogic for Faulty {
     async fn on_delivery_status_updated(
         &self,
         ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
+        _update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         self.seen
             .lock()
@@ -393,7 +393,7 @@ impl BusinessLogic for Shared {
     async fn on_message_received(
         &self,
         ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> Result<(), LogicError> {
         self.0.on_message_received(ctx, message).await
     }
@@ -401,7 +401,7 @@ impl BusinessLogic for Shared {
     async fn on_delivery_status_updated(
         &self,
         ctx: &EventContext,
-        update: &DeliveryStatusUpdated,
+        update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         self.0.on_delivery_status_updated(ctx, update).await
     }

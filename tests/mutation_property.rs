@@ -49,7 +49,7 @@ impl BusinessLogic for Counting {
     async fn on_message_received(
         &self,
         _ctx: &EventContext,
-        _message: &MessageReceived,
+        _message: MessageReceived,
     ) -> Result<(), LogicError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -58,7 +58,7 @@ impl BusinessLogic for Counting {
     async fn on_delivery_status_updated(
         &self,
         _ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
+        _update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(())

@@ -30,7 +30,7 @@ impl BusinessLogic for Nothing {
     async fn on_message_received(
         &self,
         _: &EventContext,
-        _: &MessageReceived,
+        _: MessageReceived,
     ) -> Result<(), LogicError> {
         Ok(())
     }
@@ -38,7 +38,7 @@ impl BusinessLogic for Nothing {
     async fn on_delivery_status_updated(
         &self,
         _: &EventContext,
-        _: &DeliveryStatusUpdated,
+        _: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         Ok(())
     }

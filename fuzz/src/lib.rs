@@ -52,7 +52,7 @@ impl BusinessLogic for AcceptAll {
     async fn on_message_received(
         &self,
         _ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> Result<(), LogicError> {
         self.called();
         let _ = (
@@ -65,7 +65,7 @@ impl BusinessLogic for AcceptAll {
     async fn on_delivery_status_updated(
         &self,
         _ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
+        _update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         self.called();
         Ok(())

@@ -12,7 +12,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     future::Future,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use thiserror::Error;
@@ -118,10 +118,9 @@ impl SentMessage {
         }
 
         // Keep the timeline in an order that does not depend on arrival.
-        let key = |u: &StatusUpdate| (u.at, progress(&u.status), u.event_id.clone());
         let position = self
             .timeline
-            .partition_point(|known| key(known) <= key(&update));
+            .partition_point(|known| timeline_order(known) <= timeline_order(&update));
         self.timeline.insert(position, update);
 
         // The status is the most advanced in the timeline; ties go to the latest.
@@ -129,19 +128,24 @@ impl SentMessage {
             .timeline
             .iter()
             .filter(|u| progress(&u.status) > 0)
-            .max_by_key(|u| (progress(&u.status), u.at, u.event_id.clone()));
+            .max_by_key(|u| (progress(&u.status), u.at, u.event_id.as_str()));
         self.status = current.map(|u| u.status.clone());
         self.error = current.and_then(|u| u.error.clone());
     }
+}
+
+/// Where an update stands in a timeline: by time, then by progress, then by event id.
+fn timeline_order(update: &StatusUpdate) -> (Option<OffsetDateTime>, u8, &str) {
+    (update.at, progress(&update.status), &update.event_id)
 }
 
 /// A bounded map that forgets its oldest entries first.
 #[derive(Debug)]
 struct Bounded<V> {
     /// The entries.
-    entries: HashMap<String, V>,
-    /// The keys, oldest first.
-    order: VecDeque<String>,
+    entries: HashMap<Arc<str>, V>,
+    /// The keys, oldest first, shared with `entries`.
+    order: VecDeque<Arc<str>>,
     /// How many entries it keeps.
     capacity: usize,
 }
@@ -158,22 +162,28 @@ impl<V> Bounded<V> {
 
     /// The entry for `key`, made with `make` when missing (possibly forgetting the oldest).
     fn entry(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
-        if !self.entries.contains_key(key) {
-            self.make_room();
-            self.order.push_back(key.to_owned());
-        }
-        self.entries.entry(key.to_owned()).or_insert_with(make)
+        let key = match self.entries.get_key_value(key) {
+            Some((known, _)) => Arc::clone(known),
+            None => self.admit(key.into()),
+        };
+        self.entries.entry(key).or_insert_with(make)
     }
 
     /// Sets the entry for `key` to `value`.
-    fn insert(&mut self, key: &str, value: V) {
-        if let Some(slot) = self.entries.get_mut(key) {
+    fn insert(&mut self, key: Arc<str>, value: V) {
+        if let Some(slot) = self.entries.get_mut(&key) {
             *slot = value;
             return;
         }
+        let key = self.admit(key);
+        self.entries.insert(key, value);
+    }
+
+    /// Makes room for a new key and queues it as the newest.
+    fn admit(&mut self, key: Arc<str>) -> Arc<str> {
         self.make_room();
-        self.order.push_back(key.to_owned());
-        self.entries.insert(key.to_owned(), value);
+        self.order.push_back(Arc::clone(&key));
+        key
     }
 
     /// Forgets the oldest entries until there is room for one more.
@@ -210,10 +220,11 @@ impl MessageStore for InMemoryStore {
         let key = record
             .message
             .message_id
-            .clone()
-            .unwrap_or_else(|| record.event_id.clone());
+            .as_deref()
+            .unwrap_or(&record.event_id);
+        let key: Arc<str> = key.into();
         let mut received = self.received.lock().unwrap_or_else(PoisonError::into_inner);
-        received.insert(&key, record);
+        received.insert(key, record);
         Ok(())
     }
 

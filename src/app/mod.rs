@@ -80,31 +80,38 @@ impl<S: MessageStore> BusinessLogic for App<S> {
     async fn on_message_received(
         &self,
         ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> Result<(), LogicError> {
-        // Keep the message.
+        // Say what arrived, naming the sender only by the kind of its id.
         let kind = message.kind();
-        let record = ReceivedRecord {
-            event_id: ctx.event_id.clone(),
-            kind,
-            message: message.clone(),
-        };
-        self.store
-            .record_received(record)
-            .await
-            .map_err(|err| LogicError::Transient(err.to_string()))?;
         log::info!(
             "received {kind} message {} from a {} id",
             message.message_id.as_deref().unwrap_or("-"),
             message.sender().map_or("missing", |sender| sender.label()),
         );
 
-        // Reply, when configured, and track the reply like any sent message.
-        let Some(reply) = &self.settings.reply else {
-            return Ok(());
+        // Reply, when configured. The call is boxed so that messages without a reply do not
+        // carry the HTTP client's large future around.
+        let replied = match &self.settings.reply {
+            Some(reply) => Some(Box::pin(auto_reply::reply(reply, ctx, &message)).await),
+            None => None,
         };
-        match auto_reply::reply(reply, ctx, message).await? {
-            Replied::Sent(id) => {
+
+        // Keep the message, whatever became of the reply; a redelivery finds the reply sent.
+        let record = ReceivedRecord {
+            event_id: ctx.event_id.clone(),
+            kind,
+            message,
+        };
+        self.store
+            .record_received(record)
+            .await
+            .map_err(|err| LogicError::Transient(err.to_string()))?;
+
+        // Track the reply like any sent message.
+        match replied.transpose()? {
+            None => {}
+            Some(Replied::Sent(id)) => {
                 if let Some(id) = &id {
                     self.store
                         .record_sent(id)
@@ -113,8 +120,8 @@ impl<S: MessageStore> BusinessLogic for App<S> {
                 }
                 log::info!("replied with message {}", id.as_deref().unwrap_or("-"));
             }
-            Replied::AlreadySent => log::info!("reply was already sent for this event"),
-            Replied::Skipped(reason) => log::info!("no reply: {reason}"),
+            Some(Replied::AlreadySent) => log::info!("reply was already sent for this event"),
+            Some(Replied::Skipped(reason)) => log::info!("no reply: {reason}"),
         }
         Ok(())
     }
@@ -122,7 +129,7 @@ impl<S: MessageStore> BusinessLogic for App<S> {
     async fn on_delivery_status_updated(
         &self,
         ctx: &EventContext,
-        update: &DeliveryStatusUpdated,
+        update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         // Statuses of unknown messages or without a status say nothing to track.
         let (Some(message_id), Some(status)) = (&update.message_id, &update.status) else {

@@ -29,7 +29,7 @@ impl BusinessLogic for Scripted {
     async fn on_message_received(
         &self,
         _ctx: &EventContext,
-        message: &MessageReceived,
+        message: MessageReceived,
     ) -> Result<(), LogicError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match message.content.as_deref() {
@@ -51,7 +51,7 @@ impl BusinessLogic for Scripted {
     async fn on_delivery_status_updated(
         &self,
         _ctx: &EventContext,
-        _update: &DeliveryStatusUpdated,
+        _update: DeliveryStatusUpdated,
     ) -> Result<(), LogicError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(())
