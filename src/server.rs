@@ -183,8 +183,9 @@ fn invocation_id(request: &HttpRequest) -> String {
         .map(|value| value.as_bytes())
         .unwrap_or_default();
     let safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-';
-    let id: String = if id.len() <= 64 && id.iter().all(safe) {
-        String::from_utf8_lossy(id).into_owned()
+    let usual = std::str::from_utf8(id).ok().filter(|id| id.len() <= 64);
+    let id: String = if let Some(id) = usual.filter(|id| id.as_bytes().iter().all(safe)) {
+        id.to_owned()
     } else {
         id.iter()
             .copied()
