@@ -36,6 +36,10 @@ pub const FUNCTION_NAME: &str = "EventGridTrigger";
 /// The function's route: a fixed path, matched without a pattern.
 const ROUTE: &str = "/EventGridTrigger";
 
+/// The header that carries the host's invocation id, named once rather than parsed per request.
+const INVOCATION_ID: header::HeaderName =
+    header::HeaderName::from_static("x-azure-functions-invocationid");
+
 /// What every request handler shares.
 struct State<L> {
     /// Dispatch of events to business logic.
@@ -179,7 +183,7 @@ async fn invoke<L: BusinessLogic>(
 fn invocation_id(request: &HttpRequest) -> String {
     let id = request
         .headers()
-        .get("x-azure-functions-invocationid")
+        .get(INVOCATION_ID)
         .map(|value| value.as_bytes())
         .unwrap_or_default();
     let safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-';
