@@ -144,19 +144,19 @@ mod tests {
     /// An id handled again counts from its latest handling and takes no more room than once.
     #[test]
     fn handled_again_counts_from_the_latest() {
-        let recent = RecentEvents::new(Duration::from_millis(400), 2);
+        let recent = RecentEvents::new(Duration::from_millis(1000), 2);
         recent.insert("a");
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(600));
         recent.insert("a");
         recent.insert("a");
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(600));
         assert!(
             recent.contains("a"),
             "forgotten by its first handling's time"
         );
         assert_eq!(recent.len(), 1);
         assert!(recent.lock().order.len() <= 2);
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(600));
         assert!(!recent.contains("a") && recent.is_empty());
     }
 
