@@ -181,22 +181,23 @@ async fn invoke<L: BusinessLogic>(
 
 /// The host's invocation id, kept to the characters of a GUID so it is safe in every log line.
 fn invocation_id(request: &HttpRequest) -> String {
-    let id = request
+    let raw = request
         .headers()
         .get(INVOCATION_ID)
         .map(|value| value.as_bytes())
         .unwrap_or_default();
     let safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-';
-    let usual = std::str::from_utf8(id).ok().filter(|id| id.len() <= 64);
-    let id: String = if let Some(id) = usual.filter(|id| id.as_bytes().iter().all(safe)) {
-        id.to_owned()
-    } else {
-        id.iter()
+
+    // The usual id, a GUID, is taken whole; anything else keeps only its safe characters.
+    let id: String = match std::str::from_utf8(raw) {
+        Ok(text) if text.len() <= 64 && raw.iter().all(safe) => text.to_owned(),
+        _ => raw
+            .iter()
             .copied()
             .filter(safe)
             .take(64)
             .map(char::from)
-            .collect()
+            .collect(),
     };
     if id.is_empty() {
         "no-invocation-id".to_owned()
@@ -236,4 +237,33 @@ pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    /// The id as the handler keeps it, from a request carrying `value` as its invocation id.
+    fn kept(value: Option<&[u8]>) -> String {
+        let mut request = TestRequest::post().uri(ROUTE);
+        if let Some(value) = value {
+            let value = header::HeaderValue::from_bytes(value).expect("a header value");
+            request = request.insert_header((INVOCATION_ID, value));
+        }
+        invocation_id(&request.to_http_request())
+    }
+
+    /// A GUID is kept whole; anything else keeps its safe characters, at most 64; none at all
+    /// is named as missing, so a crafted id can neither forge nor flood a log line.
+    #[test]
+    fn invocation_ids_are_safe_in_log_lines() {
+        let guid = "5b0f3a1e-9c8d-4f8e-a2a5-3c1d2e4f6a7b";
+        assert_eq!(kept(Some(guid.as_bytes())), guid);
+        assert_eq!(kept(Some(b"abc] ERROR forged\t\xff-1")), "abcERRORforged-1");
+        assert_eq!(kept(Some("a".repeat(100).as_bytes())), "a".repeat(64));
+        assert_eq!(kept(Some(b"[]")), "no-invocation-id");
+        assert_eq!(kept(None), "no-invocation-id");
+    }
 }
